@@ -1,0 +1,5 @@
+import sys
+
+from aikon.cli import main
+
+sys.exit(main())
