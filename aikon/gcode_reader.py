@@ -863,6 +863,8 @@ def pen_model_from(source: object = None) -> PenModel:
         source = result
     if not isinstance(source, Mapping) and hasattr(source, "pen"):
         source = source.pen  # type: ignore[attr-defined]
+    if not isinstance(source, Mapping) and hasattr(source, "mode"):
+        return _pen_model_from_config(source)
     if isinstance(source, Mapping):
         data = dict(source)
     else:
@@ -875,6 +877,27 @@ def pen_model_from(source: object = None) -> PenModel:
     up = next((data[k] for k in ("up_value", "up", "up_s", "up_z", "up_angle") if k in data
                and isinstance(data[k], (int, float))), None)
     return PenModel(kind, None if down is None else float(down), None if up is None else float(up))
+
+
+def _command_value(command: str | None, letter: str) -> float | None:
+    """The number after ``letter`` in a command such as ``M3 S90`` (None if absent)."""
+    if not command:
+        return None
+    cleaned, _ = clean_grbl_line(command)
+    i = cleaned.find(letter, 1)
+    parsed = read_float(cleaned, i + 1) if i > 0 else None
+    return parsed[0] if parsed else None
+
+
+def _pen_model_from_config(pen: object) -> PenModel:
+    """From :class:`aikon.profiles.PenConfig` (``mode`` servo/z, up/down commands or heights)."""
+    mode = getattr(pen, "mode")
+    if mode == "z":
+        return PenModel("z", getattr(pen, "down_z", None), getattr(pen, "up_z", None))
+    down_cmd = getattr(pen, "down_command", None) or ""
+    up_cmd = getattr(pen, "up_command", None) or ""
+    kind = "m280" if "M280" in down_cmd.upper() else "servo"
+    return PenModel(kind, _command_value(down_cmd, "S"), _command_value(up_cmd, "S"))
 
 
 @dataclass(frozen=True)

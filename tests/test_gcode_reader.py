@@ -242,3 +242,11 @@ def test_interpret_does_not_mutate_and_is_repeatable():
     program = ("G21", "M3 S1", "G1 X1 Y1 F100", "M5")
     assert interpret(program) == interpret(program)
     assert math.isclose(interpret(program)[1].end[0], 1.0)
+
+
+def test_pen_model_from_bundled_profiles():
+    profiles = pytest.importorskip("aikon.profiles")
+    servo = pen_model_from(profiles.load_profile("grbl-servo"))
+    assert servo.kind == "servo" and servo.servo_is_down("M3", 90) and not servo.servo_is_down("M3", 30)
+    z = pen_model_from(profiles.load_profile("grbl-z"))
+    assert z.kind == "z" and z.z_is_down(0.0) and not z.z_is_down(5.0)
