@@ -161,6 +161,8 @@ def _note_style(shape, style: dict) -> None:
         style["color"] = stroke.hexrgb
     except Exception:  # an unusual colour value: keep the layer's default
         return
+    if "stroke-width" not in shape.values:
+        return  # SVG's default width (1 user unit) says nothing about the pen
     width_px = getattr(shape, "implicit_stroke_width", None) or getattr(shape, "stroke_width", None)
     width = _finite_or_none(width_px)
     if width:
