@@ -14,8 +14,13 @@ from aikon.strokes.hatching import (
     hatch_spacing_for_levels,
     ink_length,
 )
+from aikon.strokes.lines import edge_map, salient_lines, smooth_polyline, trace_skeleton
 
 __all__ = [
+    "edge_map",
+    "salient_lines",
+    "smooth_polyline",
+    "trace_skeleton",
     "hatch_angles_for_levels",
     "hatch_mask",
     "hatch_regions",
