@@ -254,29 +254,33 @@ def build_job(raw_lines: Sequence[str], profile: Any, *, first_stroke: int = 0, 
 def estimate_line_seconds(lines: Sequence[str], profile: Any) -> np.ndarray:
     """Cumulative seconds at the end of each line, from the motion planner.
 
-    Uses :mod:`aikon.planner` (acceleration, cornering, pen timing) when it
-    offers a per-line plan; otherwise each move at its programmed feed (G0 at
-    the profile's travel speed) plus dwells, which ignores acceleration.
+    The lines are interpreted into planner steps (draws, travels, pen moves,
+    dwells, each tagged with its line) and planned by :mod:`aikon.planner`
+    with the profile's limits (acceleration, junction deviation, the
+    firmware's look-ahead), so time left accounts for cornering and pen lifts.
     """
     from aikon.gcode_reader import interpret
+    from aikon.planner import Step, limits_from_profile, plan_steps
 
-    try:  # the planner's per-line timing, when present
-        from aikon import planner  # type: ignore[attr-defined]
-        fn = getattr(planner, "gcode_line_times", None)
-        if callable(fn):
-            return np.asarray(fn(lines, profile), dtype=np.float64)
-    except ImportError:
-        pass
-    per_line = np.zeros(len(lines), dtype=np.float64)
-    travel = float(profile.motion.travel_speed)
+    steps: list[Step] = []
+    z_time = profile.pen.z_travel_time
     for move in interpret(lines, pen=pen_model(profile)):
+        idx = move.line - 1
         if move.kind == "dwell":
-            per_line[move.line - 1] += move.duration
-        elif move.kind in ("rapid", "feed"):
-            dist = math.dist(move.start, move.end)
-            speed = travel if move.kind == "rapid" or not move.feed else move.feed / 60.0
-            per_line[move.line - 1] += dist / max(speed, 1e-9)
-    return np.cumsum(per_line)
+            steps.append(Step("dwell", seconds=move.duration, tag=idx))
+        elif move.kind == "pen":
+            steps.append(Step("pen_down" if move.pen_down else "pen_up", move.end[0], move.end[1],
+                              seconds=z_time, tag=idx))
+        elif (move.end[0], move.end[1]) != (move.start[0], move.start[1]):
+            speed = None if move.kind == "rapid" or not move.feed else move.feed / 60.0
+            steps.append(Step("draw" if move.pen_down else "travel", move.end[0], move.end[1], speed=speed,
+                              rapid=move.kind == "rapid", tag=idx))
+    per_line = np.zeros(len(lines), dtype=np.float64)
+    if steps:
+        plan = plan_steps(steps, limits_from_profile(profile))
+        for step, end in zip(plan.steps, plan.step_end_times):
+            per_line[step.tag] = max(per_line[step.tag], float(end))
+    return np.maximum.accumulate(per_line) if len(per_line) else per_line
 
 
 # --------------------------------------------------------------------------- execution tracking
