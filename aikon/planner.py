@@ -572,3 +572,45 @@ def plan_drawing(drawing, profile, *, park: bool = True) -> Plan:
     park_pt = frame.to_page(np.asarray([profile.end.park], dtype=np.float64))[0] if park else None
     steps, stroke_steps = job_steps(drawing.all_paths(), profile, start=start, park=park_pt)
     return plan_steps(steps, limits_from_profile(profile), start=start, stroke_steps=stroke_steps)
+
+
+def steps_from_gcode_moves(moves: Iterable, *, z_speed: float | None = None) -> tuple[list[Step], tuple[float, float]]:
+    """Planner steps from moves read back from G-code (:func:`aikon.gcode_reader.interpret`).
+
+    Parameters
+    ----------
+    moves : iterable of aikon.gcode_reader.Move
+        ``kind`` rapid/feed/dwell/pen, ``start``/``end`` (x, y, z) machine mm,
+        ``feed`` mm/min, ``pen_down``, ``duration`` s, ``line`` (1-based).
+    z_speed : float, optional
+        mm/s for Z-only rapids (a Z pen moved with G0); default: 10 mm/s.
+
+    Returns
+    -------
+    steps : list of Step
+        ``tag`` is the source line number. A Z-only move (a Z pen) becomes a
+        timed ``dwell`` step at its feed; pen changes become ``pen_up``/``pen_down``.
+    start : (x, y)
+        Position before the first move.
+    """
+    steps: list[Step] = []
+    start: tuple[float, float] | None = None
+    for m in moves:
+        if start is None:
+            start = (float(m.start[0]), float(m.start[1]))
+        if m.kind == "dwell":
+            steps.append(Step("dwell", seconds=float(m.duration), tag=m.line))
+        elif m.kind == "pen":
+            steps.append(Step("pen_down" if m.pen_down else "pen_up", tag=m.line))
+        elif m.kind in ("rapid", "feed"):
+            dx, dy = m.end[0] - m.start[0], m.end[1] - m.start[1]
+            dz = abs(m.end[2] - m.start[2])
+            if dx == 0.0 and dy == 0.0:
+                if dz > 0.0:
+                    speed = (m.feed / 60.0) if (m.kind == "feed" and m.feed) else (z_speed or 10.0)
+                    steps.append(Step("dwell", seconds=dz / speed, tag=m.line))
+                continue
+            speed = (m.feed / 60.0) if (m.kind == "feed" and m.feed) else None
+            steps.append(Step("draw" if m.pen_down else "travel", float(m.end[0]), float(m.end[1]),
+                              speed=speed, rapid=m.kind == "rapid", tag=m.line))
+    return steps, (start if start is not None else (0.0, 0.0))
