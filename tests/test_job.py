@@ -1,0 +1,252 @@
+"""Job runner against the scripted fake GRBL: finish rule, pause at pen-up, abort, faults and resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aikon.errors import FirmwareError, JobAborted, PortError
+from aikon.plotter.grbl import GrblClient
+from aikon.plotter.job import (Controls, ExecutionTracker, JobRunner, build_job, resume_program)
+from aikon.plotter.journal import Journal, read_journal, read_job_lines
+from aikon.profiles import load_profile
+from test_job_fake_device import FakeGrbl
+
+PROFILE = load_profile("grbl-servo")
+
+
+def program() -> list[str]:
+    """Three strokes (a square, a zigzag, a line) with pen commands as the grbl-servo profile writes them."""
+    lines = ["G21 G90 (mm, absolute)", "M3 S30", "G4 P0.15"]
+    strokes = [[(10, 10), (30, 10), (30, 30), (10, 30), (10, 10)],
+               [(50, 10)] + [(50 + 2 * i, 10 + 5 * (i % 2)) for i in range(1, 12)],
+               [(80, 80), (100, 90)]]
+    for pts in strokes:
+        lines.append(f"G0 X{pts[0][0]} Y{pts[0][1]}")
+        lines += ["M3 S90", "G4 P0.15"]
+        lines.append(f"G1 X{pts[1][0]} Y{pts[1][1]} F3000")
+        lines += [f"G1 X{x} Y{y}" for x, y in pts[2:]]
+        lines += ["M3 S30", "G4 P0.15"]
+    lines.append("G0 X0 Y0")
+    return lines
+
+
+def expected_strokes(job) -> list[np.ndarray]:
+    return [s.points for s in job.strokes]
+
+
+def _connect(dev) -> GrblClient:
+    client = GrblClient(dev)
+    client.connect(banner_timeout_s=0.5)
+    return client
+
+
+def _sample(stroke: np.ndarray, step: float = 0.25) -> np.ndarray:
+    out = [stroke[0]]
+    for a, b in zip(stroke[:-1], stroke[1:]):
+        n = max(int(np.ceil(np.hypot(*(b - a)) / step)), 1)
+        out += [a + (b - a) * t for t in np.linspace(0, 1, n + 1)[1:]]
+    return np.asarray(out)
+
+
+def _dist_to(points: np.ndarray, strokes: list[np.ndarray]) -> np.ndarray:
+    """Distance from each point to the nearest segment of ``strokes``."""
+    best = np.full(len(points), np.inf)
+    for s in strokes:
+        for a, b in zip(s[:-1], s[1:]):
+            d = b - a
+            L2 = float(d @ d) or 1e-12
+            t = np.clip(((points - a) @ d) / L2, 0, 1)
+            best = np.minimum(best, np.hypot(*(a + t[:, None] * d - points).T))
+    return best
+
+
+def assert_union_equals_job(traces: list[np.ndarray], job_strokes: list[np.ndarray], *, max_overlap_mm: float = 1e-6):
+    """Every job point is drawn, every drawn point is on the job, and nothing is drawn twice.
+
+    "Twice": total traced length minus job length (the union covers the job exactly once
+    when the lengths agree and both inclusions hold).
+    """
+    traces = [t for t in traces if len(t) >= 2]
+    for stroke in job_strokes:
+        assert _dist_to(_sample(stroke), traces).max() < 1e-3, "part of the job was skipped"
+    for trace in traces:
+        assert _dist_to(_sample(trace), job_strokes).max() < 1e-3, "something off the job was drawn"
+    traced = sum(float(np.hypot(*np.diff(t, axis=0).T).sum()) for t in traces)
+    wanted = sum(float(np.hypot(*np.diff(s, axis=0).T).sum()) for s in job_strokes if len(s) >= 2)
+    assert traced - wanted <= max_overlap_mm + 1e-6, f"{traced - wanted:.4f} mm drawn twice"
+
+
+def test_build_job_finds_strokes_and_sync_points():
+    job = build_job(program(), PROFILE)
+    assert len(job.strokes) == 3
+    assert [len(s.points) for s in job.strokes] == [5, 12, 2]
+    for s in job.strokes:  # every pen move is followed by a dwell (a sync point)
+        assert s.down_line + 1 in job.sync_lines and s.up_line + 1 in job.sync_lines
+    assert job.total_s > 0 and np.all(np.diff(job.line_end_s) >= 0)
+    # a missing dwell after a pen move is inserted
+    bare = build_job(["G0X1Y1", "M3S90", "G1X5Y1F600", "M3S30"], PROFILE)
+    assert bare.lines == ("G0X1Y1", "M3S90", "G4P0.01", "G1X5Y1F600", "M3S30", "G4P0.01")
+
+
+def test_job_streams_to_the_end_and_trace_equals_strokes(tmp_path):
+    job = build_job(program(), PROFILE)
+    dev = FakeGrbl(lines_per_read=1)
+    journal = Journal.start(tmp_path / "j.json", job.lines, source="t.gcode", profile="grbl-servo", port="fake",
+                            strokes_total=len(job.strokes))
+    progress = []
+    runner = JobRunner(_connect(dev), job, PROFILE, journal=journal, on_progress=progress.append)
+    final = runner.run()
+    assert final.strokes_done == 3 and final.lines_acked == len(job.lines) and final.remaining_s == 0
+    assert not dev.planner and not dev.pen_down  # finished means executed, not just acknowledged
+    assert dev.received_lines == list(job.lines) and not dev.overflow
+    assert_union_equals_job(dev.strokes(), expected_strokes(job))
+    assert [p.strokes_done for p in progress] == sorted(p.strokes_done for p in progress)
+    remaining = [p.remaining_s for p in progress]
+    assert remaining[0] > remaining[-1] and all(a >= b - 1e-9 for a, b in zip(remaining, remaining[1:]))
+    state = read_journal(tmp_path / "j.json")
+    assert state.state == "done" and state.strokes_done == 3 and state.executed_line == len(job.lines) - 1
+    assert read_job_lines(state, tmp_path / "j.json") == list(job.lines)
+
+
+def test_acknowledged_is_not_executed():
+    """Strokes count as done only when their pen-up has executed, not when acknowledged."""
+    job = build_job(program(), PROFILE)
+    tracker = ExecutionTracker(job)
+    first = job.strokes[0]
+    for i in range(first.up_line + 1):  # everything up to the pen-up acknowledged...
+        if i not in job.sync_lines:
+            tracker.on_ack(i)
+    assert tracker.strokes_done == 0
+    tracker.on_ack(first.up_line + 1)  # ... the dwell after it answers only once it ran
+    assert tracker.strokes_done == 1 and tracker.partial_mm == 0
+
+
+def test_status_position_on_the_stroke_advances_partial_progress():
+    job = build_job(program(), PROFILE)
+    tracker = ExecutionTracker(job)
+    square = job.strokes[0]
+    tracker.on_ack(square.down_line + 1)  # the pen is down (dwell answered)
+    last_acked = square.point_lines[-1]
+    tracker.on_position((30.0, 17.5), last_acked)
+    assert tracker.partial_mm == pytest.approx(27.5)
+    tracker.on_position((20.0, 10.0), last_acked)  # a stale or off-path report never moves it back
+    tracker.on_position((25.0, 25.0), last_acked)
+    assert tracker.partial_mm == pytest.approx(27.5)
+    tracker.on_position((10.0, 30.0), square.point_lines[2])  # beyond the acknowledged lines: ignored
+    assert tracker.partial_mm == pytest.approx(27.5)
+
+
+def test_pause_takes_effect_at_pen_up_and_resume_continues():
+    job = build_job(program(), PROFILE)
+    dev = FakeGrbl(lines_per_read=1)
+    controls = Controls()
+    seen = []
+    requested_at = []
+
+    def on_event(event):
+        if event.kind == "ack" and event.tag == job.strokes[0].point_lines[2] and not requested_at:
+            controls.request_pause()  # mid-stroke: must not stop here
+            requested_at.append(runner.next_line)
+
+    def on_paused(runner):
+        seen.append((dev.pen_down, bool(dev.planner), len(dev.strokes()), runner.progress().strokes_done,
+                     runner.next_line))
+        controls.request_resume()
+
+    runner = JobRunner(_connect(dev), job, PROFILE, controls=controls, on_event=on_event, on_paused=on_paused)
+    runner.run()
+    # Lines already in GRBL's buffer run; the pause comes at the first stroke boundary not yet sent,
+    # with the pen up and the machine at rest.
+    boundary = min(p for p in job.pause_points if p >= requested_at[0])
+    done_at_boundary = sum(1 for s in job.strokes if s.up_line < boundary)
+    assert seen == [(False, False, done_at_boundary, done_at_boundary, boundary)]
+    assert 1 <= done_at_boundary < 3
+    assert_union_equals_job(dev.strokes(), expected_strokes(job))
+
+
+def test_abort_lifts_pen_and_parks(tmp_path):
+    job = build_job(program(), PROFILE)
+    dev = FakeGrbl(lines_per_read=1)
+    controls = Controls()
+    journal = Journal.start(tmp_path / "j.json", job.lines, source="t", profile="grbl-servo", port="fake",
+                            strokes_total=3)
+
+    def on_event(event):
+        if event.kind == "ack" and event.tag == job.strokes[1].point_lines[4]:
+            controls.interrupt()  # Ctrl-C: pause ...
+            controls.interrupt()  # ... Ctrl-C again: abort now
+
+    runner = JobRunner(_connect(dev), job, PROFILE, controls=controls, on_event=on_event, journal=journal)
+    with pytest.raises(JobAborted, match="pen lifted and parked"):
+        runner.run()
+    assert not dev.pen_down and dev.pos == tuple(PROFILE.end.park) and not dev.planner
+    state = read_journal(tmp_path / "j.json")
+    assert state.state == "aborted" and state.strokes_done == 1 and state.partial_mm > 0
+    # the journal's point is where the pen really stopped: resuming from it completes the job exactly
+    _resume_and_check(tmp_path, job, dev.strokes())
+
+
+def _resume_and_check(tmp_path, job, traces_so_far, max_overlap_mm=1e-6):
+    state = read_journal(tmp_path / "j.json")
+    lines = read_job_lines(state, tmp_path / "j.json")
+    resumed = resume_program(lines, PROFILE, state.strokes_done, state.partial_mm)
+    dev2 = FakeGrbl(lines_per_read=1)  # a power-cycled board at the confirmed origin
+    JobRunner(_connect(dev2), resumed, PROFILE, strokes_total=len(job.strokes)).run()
+    assert_union_equals_job(traces_so_far + dev2.strokes(), expected_strokes(job), max_overlap_mm=max_overlap_mm)
+    # nothing before the resume point is drawn again
+    if state.strokes_done:
+        done = expected_strokes(job)[: state.strokes_done]
+        for trace in dev2.strokes():
+            far = _dist_to(_sample(trace), done)
+            assert (far > 1e-3).any() or len(trace) < 2
+
+
+@pytest.mark.parametrize("fault", ["error", "alarm", "disconnect"])
+@pytest.mark.parametrize("at_stroke,at_point", [(0, 2), (1, 6), (2, 1)])
+def test_faults_report_write_journal_and_resume_exactly(tmp_path, fault, at_stroke, at_point):
+    job = build_job(program(), PROFILE)
+    line_no = job.strokes[at_stroke].point_lines[at_point] + 1  # 1-based line number the device sees
+    dev = FakeGrbl(lines_per_read=1, **{f"{fault}_at": line_no})
+    journal = Journal.start(tmp_path / "j.json", job.lines, source="t", profile="grbl-servo", port="fake",
+                            strokes_total=3)
+    expected_error = {"error": FirmwareError, "alarm": FirmwareError, "disconnect": PortError}[fault]
+    with pytest.raises(expected_error) as info:
+        JobRunner(_connect(dev), job, PROFILE, journal=journal).run()
+    message = str(info.value)
+    assert "resume with: aikon plot --resume" in message
+    if fault == "error":
+        assert "Unsupported" in message and not dev.pen_down
+    if fault == "alarm":
+        assert "ALARM:1" in message and "limit" in message.lower()
+    if fault == "disconnect":
+        assert "lost the connection" in message
+    state = read_journal(tmp_path / "j.json")
+    assert state.state == "failed" and state.reason
+    assert state.strokes_done == at_stroke
+    traces = dev.strokes()
+    if fault == "disconnect":
+        # The fake stops dead at the disconnect; the host knows only what was reported before it,
+        # so the resume may retrace (never skip) the stretch after the last report.
+        _resume_and_check(tmp_path, job, traces, max_overlap_mm=job.strokes[at_stroke].length)
+    else:
+        _resume_and_check(tmp_path, job, traces)
+
+
+def test_resume_after_everything_was_drawn_only_lifts_and_parks():
+    job = build_job(program(), PROFILE)
+    resumed = resume_program(list(job.lines), PROFILE, 3, 0.0)
+    assert resumed.strokes == () and resumed.first_stroke == 3
+    assert resumed.lines[-1] == "G0X0Y0"
+
+
+def test_resume_mid_stroke_starts_pen_up_and_draws_only_the_rest():
+    job = build_job(program(), PROFILE)
+    resumed = resume_program(list(job.lines), PROFILE, 0, 25.0)
+    first = resumed.strokes[0]
+    assert first.points[0].tolist() == [30.0, 15.0]
+    assert first.length == pytest.approx(job.strokes[0].length - 25.0)
+    # the pen is lifted before the first travel
+    travel = next(i for i, line in enumerate(resumed.lines) if line.startswith("G0X"))
+    assert "M3S30" in resumed.lines[:travel]
+    assert len(resumed.strokes) == 3 and resumed.first_offset_mm == 25.0
