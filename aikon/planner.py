@@ -511,7 +511,8 @@ def job_steps(paths: Iterable[np.ndarray], profile, *, start: Sequence[float],
     """The command sequence every writer emits for ``paths`` (in one coordinate frame).
 
     Pen up (+ dwell) at the start; for each path: travel to its first point,
-    pen down (+ dwell), draw, pen up (+ dwell); finally travel to ``park``.
+    pen down (+ dwell), draw, pen up (+ dwell); finally travel to ``park``
+    (always, even when already there).
     A travel is written as G0 (rapid) when the profile's ``gcode.travel_command``
     is ``"G0"`` (and always for an EBB, whose travel runs at ``travel_speed``).
 
@@ -544,7 +545,7 @@ def job_steps(paths: Iterable[np.ndarray], profile, *, start: Sequence[float],
         steps.append(Step("pen_up", seconds=pen_s, tag=k))
         steps.append(Step("dwell", seconds=up_d, tag=k))
         stroke_steps.append(len(steps) - 1)
-    if park is not None and (float(park[0]), float(park[1])) != pos:
+    if park is not None:  # always written: the start position may not be where the job assumed
         steps.append(Step("travel", float(park[0]), float(park[1]), rapid=rapid))
     return steps, stroke_steps
 

@@ -16,7 +16,7 @@ Rules the output follows (see ``../shared/PROTOCOLS.md``):
   ``G4 P<milliseconds>`` on Marlin); on Marlin ``M400`` precedes ``M280`` so
   the servo waits for the motion to finish;
 * the feed is set explicitly: the first draw move of each stroke carries
-  ``F<draw speed>``; travel is ``G0`` (GRBL: rapid at the machine's max rate,
+  ``F<draw speed>`` (so a job can resume at any stroke); travel is ``G0`` (GRBL: rapid at the machine's max rate,
   ``$110``; Marlin: ``G0`` with ``F<travel speed>``) or ``G1 F<travel speed>``
   as the profile's ``gcode.travel_command`` says;
 * no ``M2``/``M30`` at the end: on servo forks it switches the servo "spindle"
@@ -286,6 +286,9 @@ def gcode_job(drawing: Drawing, profile: Profile, *, fit: bool = False) -> Gcode
         is too short for the lines it needs.
     """
     paths, placement = machine_paths(drawing, profile, fit=fit)
+    if profile.gcode is not None:
+        # plan what is written: coordinates at the output resolution
+        paths = [np.round(p, profile.gcode.decimals) + 0.0 for p in paths]
     start = (0.0, 0.0)
     steps, stroke_steps = job_steps(paths, profile, start=start, park=profile.end.park)
     w = _Writer(profile)
@@ -302,6 +305,7 @@ def gcode_job(drawing: Drawing, profile: Profile, *, fit: bool = False) -> Gcode
             w.pen(up=True)
         elif step.kind == "pen_down":
             w.pen(up=False)
+            w.feed = None  # each stroke states its feed again (safe to resume at any stroke)
         elif step.kind == "dwell":
             w.dwell(step.seconds)
             if profile.start.home and not homed:
