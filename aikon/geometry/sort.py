@@ -163,20 +163,23 @@ def plan_order(paths: Sequence[Path], *, start: Sequence[float] = (0.0, 0.0), al
     if not allow_reverse:
         can_enter[1::2] = closed  # a closed path's last point is its first
     k = int(max(1, min(neighbours, 2 * n - 1)))
-    neighbour_lists = _neighbour_lists(ends, start_xy, k)
+    neighbour_lists, neighbour_dists = _neighbour_lists(ends, start_xy, k)
     order, rev = _greedy(ends, can_enter, start_xy, neighbour_lists)
     moves = 0
     if n >= 3 and allow_reverse and (time_budget_s is None or time_budget_s > 0) and (max_moves is None or max_moves > 0):
-        order, rev, moves = _improve(ends, start_xy, order, rev, neighbour_lists, time_budget_s, max_moves)
+        order, rev, moves = _improve(ends, start_xy, order, rev, neighbour_lists, neighbour_dists,
+                                     time_budget_s, max_moves)
     rotation = _rotate_closed(paths, closed, order, rev, start_xy)
     return PathOrder(np.asarray(order, dtype=np.int64), np.asarray(rev, dtype=bool),
                      np.asarray(rotation, dtype=np.int64), moves)
 
 
-def _neighbour_lists(ends: np.ndarray, start_xy: np.ndarray, k: int) -> list[list[int]]:
-    """For every end node (and the start, as node ``2n + 1``), its ``k`` nearest other nodes.
+def _neighbour_lists(ends: np.ndarray, start_xy: np.ndarray, k: int) -> tuple[list[list[int]], list[list[float]]]:
+    """For every end node (and the start, as node ``2n + 1``), its nearest nodes and their distances.
 
-    Nodes of the same path are left out (for a closed path they coincide).
+    Lists are sorted by distance and may include the node itself and the other
+    end of its own path (callers skip their own path). Node ``2n`` (the free
+    node) has empty lists.
     """
     from scipy.spatial import cKDTree
 
@@ -184,19 +187,14 @@ def _neighbour_lists(ends: np.ndarray, start_xy: np.ndarray, k: int) -> list[lis
     points = np.vstack([ends, start_xy[None, :]])
     node_of = np.arange(n2 + 1)
     node_of[n2] = n2 + 1  # the start position is node 2n + 1 (2n is the free node)
-    tree = cKDTree(points)
     kk = min(k + 2, len(points))
-    _, idx = tree.query(points, k=kk)
-    idx = np.atleast_2d(idx).reshape(len(points), kk)
-    nodes = node_of[idx]
-    result: list[list[int]] = []
-    for row_own, row in zip((node_of >> 1).tolist(), nodes.tolist()):
-        result.append([v for v in row if (v >> 1) != row_own][:k])
-    # Index by node id: nodes 0..2n-1, the free node 2n (no neighbours), the start 2n+1.
-    start_list = result.pop()
-    result.append([])
-    result.append(start_list)
-    return result
+    dist, idx = cKDTree(points).query(points, k=kk)
+    nodes = node_of[np.asarray(idx).reshape(len(points), kk)].tolist()
+    dists = np.asarray(dist).reshape(len(points), kk).tolist()
+    # Index by node id: nodes 0..2n-1, the free node 2n, the start 2n+1.
+    nodes.insert(n2, [])
+    dists.insert(n2, [])
+    return nodes, dists
 
 
 def _greedy(ends: np.ndarray, can_enter: np.ndarray, start_xy: np.ndarray,
@@ -263,7 +261,7 @@ def _greedy(ends: np.ndarray, can_enter: np.ndarray, start_xy: np.ndarray,
 
 
 def _improve(ends: np.ndarray, start_xy: np.ndarray, order: list[int], rev_in: list[int],
-             neighbour_lists: list[list[int]], time_budget_s: float | None,
+             neighbour_lists: list[list[int]], neighbour_dists: list[list[float]], time_budget_s: float | None,
              max_moves: int | None) -> tuple[list[int], list[int], int]:
     """2-opt and Or-opt on neighbour lists; returns (order, reversed flags, moves)."""
     n = len(order)
@@ -279,8 +277,6 @@ def _improve(ends: np.ndarray, start_xy: np.ndarray, order: list[int], rev_in: l
             return 0.0
         return hypot(xs[a] - xs[b], ys[a] - ys[b])
 
-    # Neighbour lists with distances, pruned as soon as they cannot help.
-    nbr = [[(v, dist(u, v)) for v in lst] for u, lst in enumerate(neighbour_lists)]
 
     tour = np.empty(m, dtype=np.int64)
     tour[0] = home
@@ -288,7 +284,7 @@ def _improve(ends: np.ndarray, start_xy: np.ndarray, order: list[int], rev_in: l
     pos = np.empty(m, dtype=np.int64)
     pos[tour] = np.arange(m)
     rev = np.zeros(m, dtype=np.int8)
-    rev[:n] = rev_in
+    rev[np.asarray(order, dtype=np.int64)] = rev_in  # rev_in is given in tour order
     # Scalar reads through memoryviews are much cheaper than numpy indexing;
     # bulk updates go through numpy (same memory).
     tour_v = memoryview(tour)
@@ -363,7 +359,9 @@ def _improve(ends: np.ndarray, start_xy: np.ndarray, order: list[int], rev_in: l
                 continue
             best_gain = _MIN_GAIN_MM
             best = None
-            for v, d_uv in nbr[u]:
+            # Neighbours nearest first: stop once a new edge (u, v) would be
+            # no shorter than the edge it replaces.
+            for v, d_uv in zip(neighbour_lists[u], neighbour_dists[u]):
                 if d_uv >= d_us:
                     break
                 q = v >> 1
