@@ -11,7 +11,8 @@ kind of photo wrong:
    folds and wallpaper fool one cascade far more often than both.
 3. Profiles: ``haarcascade_profileface`` on the image and its mirror image
    (the cascade knows one side only) adds side views the frontal cascade
-   misses; only confident ones (final-stage weight >= ``PROFILE_MIN_WEIGHT``)
+   misses; only large ones (a side view is drawn only as the main subject),
+   only confident ones (final-stage weight >= ``PROFILE_MIN_WEIGHT``)
    that do not overlap a frontal face are kept, since this cascade is the
    least specific of the three.
 
@@ -44,6 +45,10 @@ VERIFY_PADS = (0.2, 0.3, 0.4)
 VERIFY_PX = 160
 VERIFY_MIN_FRACTION = 0.375
 PROFILE_MIN_WEIGHT = 1.5
+# Profiles are sought only at >= 1/8 of the short side, on a copy whose short
+# side makes that 30 px.
+PROFILE_MIN_FACE_FRACTION = 1.0 / 8.0
+PROFILE_SHORT_SIDE_PX = 240
 # Logistic mapping of the final-stage weight to a score.
 WEIGHT_MID = 2.0
 WEIGHT_SCALE = 2.0
@@ -66,15 +71,9 @@ def detect(image_rgb: np.ndarray) -> list[Face]:
     for box, weight in _detect(frontal, gray, min_face):
         if _verified(verifier, gray, box):
             faces.append((box, weight))
-    for mirrored in (False, True):
-        source = np.ascontiguousarray(gray[:, ::-1]) if mirrored else gray
-        for box, weight in _detect(profile, source, min_face):
-            if weight < PROFILE_MIN_WEIGHT:
-                continue
-            if mirrored:
-                box = (gray.shape[1] - box[0] - box[2], box[1], box[2], box[3])
-            if not any(same_face(box, other) for other, _ in faces):
-                faces.append((box, weight))
+    for box, weight in _detect_profiles(profile, gray):
+        if not any(same_face(box, other) for other, _ in faces):
+            faces.append((box, weight))
 
     inv = 1.0 / scale
     return [Face(box=clip_box(tuple(v * inv for v in box), width, height), score=_score(weight))
@@ -86,6 +85,33 @@ def _detect(cascade, gray: np.ndarray, min_face: int) -> list[tuple[tuple[float,
         gray, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS, minSize=(min_face, min_face),
         outputRejectLevels=True)
     return [(tuple(float(v) for v in box), float(weight)) for box, weight in zip(boxes, np.ravel(weights))]
+
+
+def _detect_profiles(cascade, gray: np.ndarray) -> list[tuple[tuple[float, float, float, float], float]]:
+    """Confident profile faces (either side) at least ``PROFILE_MIN_FACE_FRACTION`` of the short side.
+
+    Only large profiles are sought (a side view is worth drawing only as the
+    subject), so the search runs on a small copy: ~10x faster than full size.
+    """
+    import cv2
+
+    height, width = gray.shape
+    scale = min(1.0, PROFILE_SHORT_SIDE_PX / min(height, width))
+    small = gray
+    if scale < 1.0:
+        small = cv2.resize(gray, (max(1, round(width * scale)), max(1, round(height * scale))),
+                           interpolation=cv2.INTER_AREA)
+    min_face = max(MIN_FACE_PX, int(round(min(small.shape) * PROFILE_MIN_FACE_FRACTION)))
+    found = []
+    for mirrored in (False, True):
+        source = np.ascontiguousarray(small[:, ::-1]) if mirrored else small
+        for box, weight in _detect(cascade, source, min_face):
+            if weight < PROFILE_MIN_WEIGHT:
+                continue
+            if mirrored:  # the cascade knows one side only; the other is found in the mirror image
+                box = (small.shape[1] - box[0] - box[2], box[1], box[2], box[3])
+            found.append((tuple(v / scale for v in box), weight))
+    return found
 
 
 def _verified(verifier, gray: np.ndarray, box: tuple[float, float, float, float]) -> bool:
