@@ -1,0 +1,175 @@
+"""``aikon plot`` and ``aikon ports`` end to end over a real pseudo-terminal with a scripted GRBL behind it."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import threading
+import types
+
+import pytest
+
+from aikon.cli import main
+from aikon.errors import PortError
+from aikon.plotter.journal import read_journal
+from aikon.plotter.ports import describe_ports
+from aikon.plotter.transport import SerialTransport, port_error
+from aikon.profiles import load_profile
+from test_job import assert_union_equals_job, program
+from test_job_fake_device import FakeGrbl
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs pseudo-terminals")
+
+
+class PtyDevice:
+    """Serves a FakeGrbl on the slave side of a pty from a thread (select with timeouts, no sleeps)."""
+
+    def __init__(self, dev: FakeGrbl) -> None:
+        self.dev = dev
+        self.master, slave = pty.openpty()
+        self.path = os.ttyname(slave)
+        import tty
+
+        tty.setraw(slave)
+        os.close(slave)
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.005)
+            try:
+                if ready:
+                    data = os.read(self.master, 4096)
+                    if data:
+                        self.dev.write(data)
+                out = self.dev.read(0)
+                if out:
+                    os.write(self.master, out)
+            except (OSError, PortError):
+                if self.dev.disconnected:
+                    os.close(self.master)
+                    return
+                continue
+
+    def close(self) -> None:
+        self._stop.set()
+        self.thread.join(timeout=5)
+        try:
+            os.close(self.master)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def gcode_file(tmp_path):
+    path = tmp_path / "job.gcode"
+    path.write_text("\n".join(program()) + "\n", encoding="ascii")
+    return path
+
+
+def test_plot_streams_gcode_over_a_pty(tmp_path, gcode_file, capsys):
+    served = PtyDevice(FakeGrbl(lines_per_read=2))
+    try:
+        code = main(["plot", str(gcode_file), "--port", served.path, "--quiet",
+                     "--journal", str(tmp_path / "j.json")])
+    finally:
+        served.close()
+    assert code == 0, capsys.readouterr().err
+    assert "done, 3 strokes drawn" in capsys.readouterr().err
+    from aikon.plotter.job import build_job
+
+    job = build_job(program(), load_profile("grbl-servo"))
+    assert served.dev.received_lines == list(job.lines) and not served.dev.overflow
+    assert_union_equals_job(served.dev.strokes(), [s.points for s in job.strokes])
+    assert read_journal(tmp_path / "j.json").state == "done"
+
+
+def test_plot_reports_error_then_resumes_from_journal(tmp_path, gcode_file, capsys):
+    from aikon.plotter.job import build_job
+
+    job = build_job(program(), load_profile("grbl-servo"))
+    bad_line = job.strokes[1].point_lines[5] + 1
+    first = PtyDevice(FakeGrbl(lines_per_read=2, error_at=bad_line))
+    journal = tmp_path / "j.json"
+    try:
+        code = main(["plot", str(gcode_file), "--port", first.path, "--quiet", "--journal", str(journal)])
+    finally:
+        first.close()
+    err = capsys.readouterr().err
+    assert code == 3 and "error:20 Unsupported command" in err and f"--resume {journal}" in err
+    assert err.strip().count("\n") <= 1  # one clear line (after the start-up note)
+    second = PtyDevice(FakeGrbl(lines_per_read=2))
+    try:
+        code = main(["plot", "--resume", str(journal), "--port", second.path, "--quiet", "--yes"])
+    finally:
+        second.close()
+    assert code == 0, capsys.readouterr().err
+    assert_union_equals_job(first.dev.strokes() + second.dev.strokes(), [s.points for s in job.strokes])
+    state = read_journal(journal)
+    assert state.state == "done" and state.attempts == 2
+
+
+def test_plot_refuses_realtime_bytes_before_opening_anything(tmp_path, capsys):
+    path = tmp_path / "bad.gcode"
+    path.write_text("G21 G90\nG1 X10 Y10 F600 ?\n", encoding="ascii")
+    code = main(["plot", str(path), "--port", "/dev/does-not-matter", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "line 2" in err and "real-time" in err
+
+
+def test_missing_and_busy_ports_have_clear_messages(tmp_path, gcode_file, capsys):
+    code = main(["plot", str(gcode_file), "--port", "/dev/ttyNOPE0", "--quiet", "--journal", str(tmp_path / "j")])
+    err = capsys.readouterr().err
+    assert code == 2 and "not found" in err and "aikon ports" in err
+    served = PtyDevice(FakeGrbl())
+    try:
+        holder = SerialTransport(served.path)
+        with pytest.raises(PortError, match="busy"):
+            SerialTransport(served.path)
+        holder.close()
+    finally:
+        served.close()
+
+
+def test_permission_denied_mentions_dialout():
+    import serial
+
+    fake_serial = types.SimpleNamespace(
+        SerialException=serial.SerialException,
+        serial_for_url=lambda *a, **k: (_ for _ in ()).throw(
+            serial.SerialException(13, "could not open port /dev/ttyUSB0: [Errno 13] Permission denied")))
+    with pytest.raises(PortError) as info:
+        SerialTransport("/dev/ttyUSB0", serial_module=fake_serial)
+    assert "permission denied" in str(info.value) and "dialout" in str(info.value)
+    vanished = port_error(serial.SerialException("device reports readiness to read but returned no data"),
+                          "/dev/ttyUSB0", opening=False)
+    assert "lost the connection" in str(vanished)
+
+
+def test_loop_url_transport_round_trip():
+    link = SerialTransport("loop://")
+    link.write(b"G1X1\n")
+    assert link.read(1.0) == b"G1X1\n"
+    assert link.read(0.01) == b""
+    link.close()
+
+
+def test_ports_match_profiles_by_usb_id(capsys):
+    profiles = [load_profile("grbl-servo"), load_profile("axidraw-v3")]
+    raw = [types.SimpleNamespace(device="/dev/ttyACM0", vid=0x2341, pid=0x0043, description="Arduino Uno",
+                                 manufacturer="Arduino", serial_number="1"),
+           types.SimpleNamespace(device="/dev/ttyACM1", vid=0x04D8, pid=0xFD92, description="EiBotBoard",
+                                 manufacturer=None, serial_number=None),
+           types.SimpleNamespace(device="/dev/ttyS0", vid=None, pid=None, description="n/a",
+                                 manufacturer=None, serial_number=None)]
+    info = describe_ports(raw, profiles)
+    assert [(p.device, p.usb_id, p.profiles) for p in info] == [
+        ("/dev/ttyACM0", "2341:0043", ("grbl-servo",)),
+        ("/dev/ttyACM1", "04D8:FD92", ("axidraw-v3",)),
+        ("/dev/ttyS0", None, ())]
+    assert main(["ports", "--json"]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out), list)
