@@ -11,7 +11,7 @@ import pytest
 from aikon.errors import BackendError, InputError
 from aikon.faces import BACKENDS, KEYPOINT_NAMES, Face, box_iou, detect_faces
 from aikon.faces.blazeface import tile_grid
-from aikon.faces.common import clip_box, suppress
+from aikon.faces.common import clip_box, same_face, suppress
 from aikon.imaging import load_image
 
 # The astronaut's face as BlazeFace short-range reports it (models/README.md).
@@ -227,13 +227,14 @@ def test_small_faces_in_groups_are_found_by_mediapipe(shared_results: list[dict]
 
 
 def test_backends_agree_on_where_the_faces_are(shared_results: list[dict]) -> None:
-    # Where both counts are right, every mediapipe face overlaps a haar face:
-    # the two detectors found the same people, not the same number of things.
+    # Where both counts are right, every mediapipe face overlaps a haar face
+    # (IoU > 0.3, or lies inside it: Haar's profile boxes take in the whole
+    # head): the detectors found the same people, not just as many things.
     checked = 0
     for r in shared_results:
         if len(r["haar"]) == len(r["mediapipe"]) == r["true_faces"] > 0:
             for face in r["mediapipe"]:
-                assert max(box_iou(face.box, other.box) for other in r["haar"]) > 0.3, r["filename"]
+                assert any(same_face(face.box, other.box) for other in r["haar"]), r["filename"]
                 checked += 1
     assert checked >= 10
 
