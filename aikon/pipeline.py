@@ -50,7 +50,10 @@ class SketchOptions:
     lines: bool = True
     shading: bool = True
     optimize: bool = True
-    time_budget_s: float = 0.5
+    # Ordering improvement: capped by a move count, not a clock, so the same
+    # seed gives the same SVG on any machine; a time budget is opt-in.
+    time_budget_s: float | None = None
+    max_moves: int = 20_000
 
 
 @dataclass
@@ -172,7 +175,7 @@ def sketch(image: np.ndarray, options: SketchOptions = SketchOptions(), *,
 
     with timer.stage("layout"):
         layers = []
-        for level in range(1, options.levels):
+        for level in range(1, tones.levels):
             paths = from_pixels(shade_px.get(level, []), mm_per_px, offset)
             layers.append(Layer(f"shade-{level}", paths, pen_width=options.pen_width))
         layers.append(Layer("lines", from_pixels(line_paths_px, mm_per_px, offset), pen_width=options.pen_width))
@@ -188,7 +191,9 @@ def sketch(image: np.ndarray, options: SketchOptions = SketchOptions(), *,
         from aikon.geometry.optimize import optimize_drawing
 
         with timer.stage("optimize"):
-            drawing, report = optimize_drawing(drawing, pen_width=options.pen_width,
-                                               time_budget_s=options.time_budget_s, seed=options.seed)
+            drawing, optimized = optimize_drawing(drawing, time_budget_s=options.time_budget_s,
+                                                  max_moves=options.max_moves, seed=options.seed)
+            report = {"before": optimized.before, "after": optimized.after,
+                      "seconds": round(optimized.seconds, 4)}
     return SketchResult(drawing=drawing, faces=faces, subject=frame.subject, frame=frame,
                         timings=timer.timings, warnings=warnings, optimize_report=report, mm_per_px=mm_per_px)
