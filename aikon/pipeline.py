@@ -174,11 +174,19 @@ def sketch(image: np.ndarray, options: SketchOptions = SketchOptions(), *,
             shade_px = hatch_regions(tones.labels, tones.level_lightness, pen_width_px=pen_width_px)
 
     with timer.stage("layout"):
+        # Pixel (c, r) covers [c - 0.5, c + 0.5] x [r - 0.5, r + 0.5]: shift by half a
+        # pixel so the image's outer edge lands exactly on the fitted rectangle, and
+        # clamp the sub-pixel overshoot of smoothed lines so nothing leaves it.
+        origin = (offset[0] + 0.5 * mm_per_px, offset[1] + 0.5 * mm_per_px)
+        lo, hi = np.array([-0.5, -0.5]), np.array([work_w - 0.5, work_h - 0.5])
+
+        def to_mm(paths_px: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+            return from_pixels([np.clip(p, lo, hi) for p in paths_px], mm_per_px, origin)
+
         layers = []
         for level in range(1, tones.levels):
-            paths = from_pixels(shade_px.get(level, []), mm_per_px, offset)
-            layers.append(Layer(f"shade-{level}", paths, pen_width=options.pen_width))
-        layers.append(Layer("lines", from_pixels(line_paths_px, mm_per_px, offset), pen_width=options.pen_width))
+            layers.append(Layer(f"shade-{level}", to_mm(shade_px.get(level, [])), pen_width=options.pen_width))
+        layers.append(Layer("lines", to_mm(line_paths_px), pen_width=options.pen_width))
         drawing = Drawing(page, tuple(layers), {
             "source": "aikon sketch",
             "levels": options.levels,
