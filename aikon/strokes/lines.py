@@ -25,7 +25,11 @@ import math
 
 import numpy as np
 
-__all__ = ["salient_lines", "edge_map", "trace_skeleton", "smooth_polyline"]
+__all__ = ["salient_lines", "edge_map", "trace_skeleton", "smooth_polyline", "remove_staircase_corners"]
+
+# Grey levels (0-255) a thin feature must be darker than both its sides to
+# count as a dark line, at ``dark_line_contrast=1`` on a low-texture image.
+_MIN_DARK_LINE_CONTRAST = 14.0
 
 
 def salient_lines(
@@ -113,11 +117,14 @@ def salient_lines(
     for path in raw:
         if len(path) < 2 or _length(path) < min_length_px:
             continue
-        smooth = smooth_polyline(path, iterations=2)
-        simple = cv2.approxPolyDP(smooth.astype(np.float32).reshape(-1, 1, 2), simplify_px, False).reshape(-1, 2)
+        smooth = smooth_polyline(path, iterations=3)
+        closed = len(smooth) > 3 and np.array_equal(smooth[0], smooth[-1])
+        curve = smooth[:-1] if closed else smooth
+        simple = cv2.approxPolyDP(curve.astype(np.float32).reshape(-1, 1, 2), simplify_px, closed).reshape(-1, 2)
+        simple = simple.astype(np.float64)
+        if closed:
+            simple = np.vstack([simple, simple[:1]])
         if len(simple) >= 2:
-            simple = simple.astype(np.float64)
-            # approxPolyDP keeps the end points, so a closed curve stays closed.
             lines.append(simple)
     return lines
 
@@ -156,12 +163,15 @@ def edge_map(
     edges = np.zeros((height, width), dtype=bool)
 
     if dark_line_contrast > 0:
-        # Difference of Gaussians: negative where a pixel is darker than its
-        # neighbourhood; thin dark features give deep, narrow valleys.
-        surround = cv2.GaussianBlur(grey_f, (0, 0), sigma_px * 2.5)
-        dog = smooth - surround
-        typical = float(np.median(np.abs(dog))) + 1e-3
-        edges |= dog < -dark_line_contrast * 6.0 * typical
+        # Black-hat (closing minus image): how much darker a pixel is than
+        # the surroundings on both sides. Thin dark features (lashes, lip
+        # line, nostrils, creases) respond strongly; a step edge does not,
+        # so the dark side of an edge is not drawn as a second line.
+        size = 2 * int(round(2.5 * sigma_px)) + 1
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+        valley = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, kernel) - smooth
+        floor = max(_MIN_DARK_LINE_CONTRAST, 4.0 * float(valley[::2, ::2].mean()))
+        edges |= valley > dark_line_contrast * floor
 
     smooth_u8 = np.clip(smooth + 0.5, 0, 255).astype(np.uint8)
     dx = cv2.Sobel(smooth_u8, cv2.CV_16S, 1, 0)
@@ -215,12 +225,14 @@ def trace_skeleton(skeleton: np.ndarray) -> list[np.ndarray]:
     """
     import cv2
 
-    image = np.asarray(skeleton, dtype=np.uint8)
+    image = remove_staircase_corners(np.asarray(skeleton, dtype=bool)).astype(np.uint8)
     if not image.any():
         return []
     height, width = image.shape
     contours, _ = cv2.findContours(image, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    contours = [c.reshape(-1, 2) for c in contours if len(c) > 0]
+    # Longest first: the outer contour of a one-pixel loop must claim its
+    # pixels before the (shorter) contour of its hole does.
+    contours = sorted((c.reshape(-1, 2) for c in contours if len(c) > 0), key=len, reverse=True)
     if not contours:
         return []
     lengths = np.array([len(c) for c in contours])
@@ -228,9 +240,10 @@ def trace_skeleton(skeleton: np.ndarray) -> list[np.ndarray]:
     owner = np.repeat(np.arange(len(contours)), lengths)
     start_of = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     pixel_id = points[:, 1] * width + points[:, 0]
-    _, first_index = np.unique(pixel_id, return_index=True)
+    _, first_index, inverse = np.unique(pixel_id, return_index=True, return_inverse=True)
     first = np.zeros(points.shape[0], dtype=bool)
     first[first_index] = True
+    first_visit = first_index[inverse.ravel()]  # where each point's pixel was first traced
 
     # Runs of first visits within one contour.
     cut = np.ones(points.shape[0] + 1, dtype=bool)
@@ -254,8 +267,11 @@ def trace_skeleton(skeleton: np.ndarray) -> list[np.ndarray]:
     # that pieces meet; a loop traced whole is closed on itself.
     before = np.where(run_start > c_start, run_start - 1, c_stop - 1)
     after = np.where(run_stop < c_stop, run_stop, c_start)
+    # (Not to the way back along this same piece, which is its own pixels.)
     head = ~whole & touching(before, run_start)
+    head &= (first_visit[before] < run_start) | (first_visit[before] >= run_stop)
     tail = ~whole & touching(after, run_stop - 1)
+    tail &= (first_visit[after] < run_start) | (first_visit[after] >= run_stop)
     closes = whole & (run_stop - run_start > 2) & touching(run_start, run_stop - 1)
     tail_index = np.where(whole, run_start, after)
     tail |= closes
@@ -268,6 +284,38 @@ def trace_skeleton(skeleton: np.ndarray) -> list[np.ndarray]:
     traced = points[index].astype(np.float64)
     polylines = np.split(traced, offsets[1:-1])
     return _join_at_shared_ends(polylines)
+
+
+def remove_staircase_corners(skeleton: np.ndarray) -> np.ndarray:
+    """Drop the inner corner pixels of one-pixel curves, keeping 8-connectivity.
+
+    Thinning leaves L-shaped corners: a pixel with a neighbour above (or
+    below) and one to the right (or left), which already touch diagonally,
+    and nothing on the opposite sides. Such a pixel is traced by the contour
+    on one side of the curve but not the other, so it would come out as a
+    short stroke doubling the line. Removing it keeps every remaining
+    neighbour connected.
+
+    Parameters
+    ----------
+    skeleton : (H, W) bool array
+
+    Returns
+    -------
+    (H, W) bool array, a new array.
+    """
+    out = np.pad(np.asarray(skeleton, dtype=bool), 1)
+    height, width = out.shape
+
+    def shifted(dy: int, dx: int) -> np.ndarray:
+        return out[1 + dy : height - 1 + dy, 1 + dx : width - 1 + dx]
+
+    # One orientation at a time, so two touching corners are never removed together.
+    for dy, dx in ((-1, 1), (-1, -1), (1, 1), (1, -1)):
+        corner = shifted(0, 0) & shifted(dy, 0) & shifted(0, dx)
+        corner &= ~shifted(-dy, 0) & ~shifted(0, -dx) & ~shifted(-dy, -dx)
+        out[1:-1, 1:-1] &= ~corner
+    return out[1:-1, 1:-1]
 
 
 def _join_at_shared_ends(polylines: list[np.ndarray]) -> list[np.ndarray]:
@@ -317,31 +365,32 @@ def _join_at_shared_ends(polylines: list[np.ndarray]) -> list[np.ndarray]:
     return [p for p in paths if p is not None]
 
 
-def smooth_polyline(path: np.ndarray, *, iterations: int = 2) -> np.ndarray:
-    """Chaikin corner cutting, keeping the end points of open polylines.
+def smooth_polyline(path: np.ndarray, *, iterations: int = 3) -> np.ndarray:
+    """Smooth the pixel staircase of a traced curve, keeping its ends.
+
+    Each iteration moves every interior point to ``(previous + 2 * itself +
+    next) / 4`` (a binomial filter; three iterations are a 7-tap one). The
+    end points of an open polyline stay where they are; a closed polyline
+    (first point == last) is smoothed all round and stays closed.
 
     Parameters
     ----------
     path : (N, 2) float array
     iterations : int
-        Each iteration replaces every segment by its 1/4 and 3/4 points,
-        rounding the pixel staircase of a traced curve.
 
     Returns
     -------
-    (M, 2) float64 array; a closed path (first point == last) stays closed.
+    (N, 2) float64 array, a new array.
     """
-    result = np.asarray(path, dtype=np.float64)
+    result = np.array(path, dtype=np.float64, copy=True)
     if len(result) < 3:
-        return result.copy()
-    closed = np.array_equal(result[0], result[-1])
+        return result
+    closed = np.array_equal(result[0], result[-1]) and len(result) > 3
     for _ in range(iterations):
-        p, q = result[:-1], result[1:]
-        cut = np.empty((2 * len(p), 2))
-        cut[0::2] = 0.75 * p + 0.25 * q
-        cut[1::2] = 0.25 * p + 0.75 * q
         if closed:
-            result = np.vstack([cut, cut[:1]])
+            ring = result[:-1]
+            ring = 0.25 * np.roll(ring, 1, axis=0) + 0.5 * ring + 0.25 * np.roll(ring, -1, axis=0)
+            result = np.vstack([ring, ring[:1]])
         else:
-            result = np.vstack([result[:1], cut, result[-1:]])
+            result[1:-1] = 0.25 * result[:-2] + 0.5 * result[1:-1] + 0.25 * result[2:]
     return result
