@@ -339,9 +339,14 @@ def _axis_factor(ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
     return np.where(m > 0, 1.0 / np.where(m > 0, m, 1.0), 1.0)
 
 
-def _plan_run(starts: np.ndarray, ends: np.ndarray, pen_down: np.ndarray, speed: np.ndarray,
-              rapid: np.ndarray, limits: Limits) -> dict[str, np.ndarray]:
-    """Plan one run of consecutive line segments that starts and ends at rest."""
+def _plan_segments(starts: np.ndarray, ends: np.ndarray, pen_down: np.ndarray, speed: np.ndarray,
+                   rapid: np.ndarray, run_id: np.ndarray, limits: Limits) -> dict[str, np.ndarray]:
+    """Plan line segments; each run (same ``run_id``) starts and ends at rest.
+
+    All runs are planned in one pass: the first moving segment of a run may
+    not be entered faster than 0, which the backward pass carries into the
+    end of the previous run.
+    """
     delta = ends - starts
     length = np.hypot(delta[:, 0], delta[:, 1])
     n = len(length)
@@ -362,19 +367,26 @@ def _plan_run(starts: np.ndarray, ends: np.ndarray, pen_down: np.ndarray, speed:
     # dropped by the firmware and take no time).
     idx = np.flatnonzero(moving)
     max_entry = np.zeros(n)
-    jd = limits.junction_deviation
-    for k in range(1, len(idx)):
-        i_prev, i = idx[k - 1], idx[k]
-        a_j = base_acc[i]
+    if len(idx) > 1:
+        u_prev, u_cur = u[idx[:-1]], u[idx[1:]]
+        cos_theta = -(u_prev[:, 0] * u_cur[:, 0] + u_prev[:, 1] * u_cur[:, 1])
+        a_j = base_acc[idx[1:]].astype(np.float64)
         if limits.axis_limited:
-            jv = u[i] - u[i_prev]
-            norm = math.hypot(jv[0], jv[1])
-            if norm > 0:
-                a_j = a_j * float(_axis_factor(np.array([jv[0] / norm]), np.array([jv[1] / norm]))[0])
-        vj = junction_speed(u[i_prev], u[i], a_j, jd)
-        max_entry[i] = min(vj, nominal[i_prev], nominal[i])
+            # GRBL: the acceleration along the junction vector (u_cur - u_prev), limited per axis
+            jv = u_cur - u_prev
+            norm = np.hypot(jv[:, 0], jv[:, 1])
+            ok = norm > 0
+            safe = np.where(ok, norm, 1.0)
+            a_j = np.where(ok, a_j * _axis_factor(jv[:, 0] / safe, jv[:, 1] / safe), a_j)
+        sin_half = np.sqrt(np.clip(0.5 * (1.0 - cos_theta), 0.0, 1.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vj = np.sqrt(a_j * limits.junction_deviation * sin_half / (1.0 - sin_half))
+        vj = np.where(cos_theta > _COS_REVERSAL, 0.0, np.where(cos_theta < _COS_STRAIGHT, np.inf, vj))
+        max_entry[idx[1:]] = np.minimum(vj, np.minimum(nominal[idx[:-1]], nominal[idx[1:]]))
     if len(idx):
-        max_entry[idx[0]] = 0.0
+        run_of = run_id[idx]
+        first_of_run = np.concatenate(([True], run_of[1:] != run_of[:-1]))
+        max_entry[idx[first_of_run]] = 0.0
 
     m_len, m_acc = length[idx], acc[idx]
     m_entry = max_entry[idx].copy()
@@ -485,11 +497,8 @@ def plan_steps(steps: Sequence[Step], limits: Limits, *, start: Sequence[float] 
             raise ValueError("line speeds must be positive")
         rapid = np.array([steps[i].rapid for i in line_idx], dtype=bool)
         # runs: consecutive line steps with nothing between them
-        breaks = np.flatnonzero(np.diff(line_idx_arr) != 1) + 1
-        bounds = np.concatenate(([0], breaks, [len(line_idx_arr)]))
-        parts = [_plan_run(starts[a:b], ends[a:b], pen_down[a:b], speed[a:b], rapid[a:b], limits)
-                 for a, b in zip(bounds[:-1], bounds[1:])]
-        segments = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+        run_id = np.concatenate(([0], np.cumsum(np.diff(line_idx_arr) != 1)))
+        segments = _plan_segments(starts, ends, pen_down, speed, rapid, run_id, limits)
         step_dur[line_idx_arr] = segments["accel_time"] + segments["cruise_time"] + segments["decel_time"]
     else:
         segments = {k: np.zeros((0, 2) if k in ("start", "end") else 0, dtype=bool if k == "pen_down" else float)

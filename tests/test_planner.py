@@ -232,3 +232,11 @@ def test_block_position_at_follows_the_segment():
     assert block.position_at(0.0) == (0.0, 0.0)
     assert block.position_at(0.1) == pytest.approx((2.5, 0.0))
     assert block.position_at(block.duration) == pytest.approx((100.0, 0.0))
+
+
+def test_each_run_starts_at_rest_even_after_a_zero_length_step():
+    steps = [Step("draw", 10.0, 0.0), Step("dwell", seconds=0.5), Step("draw", 10.0, 0.0), Step("draw", 10.0, 10.0)]
+    plan = plan_steps(steps, PATH_LIMITS)
+    one = plan_steps([Step("draw", 10.0, 0.0)], PATH_LIMITS).duration
+    assert plan.duration == pytest.approx(2 * one + 0.5, abs=1e-9)
+    assert plan.blocks[-1].profile.v_initial == 0.0
