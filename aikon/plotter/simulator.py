@@ -349,6 +349,11 @@ class GrblSimulator:
                 lost += 1
                 continue
             self._rx.append(byte)
+            if byte in (0x0A, 0x0D):
+                # The firmware parses a line as soon as it is complete (fast next to the baud rate).
+                self._service()
+                if not self.link_up or self.stalled:
+                    return
         if lost:
             self.rx_overflows += lost
             self._event("rx_overflow", bytes_lost=lost)
