@@ -283,7 +283,9 @@ class Event:
     refused with ``code``), ``alarm`` (``code``), ``status`` (``status``),
     ``reset`` (a banner arrived: the board reset; everything in flight is
     gone), ``message`` / ``feedback`` / ``setting`` / ``startup`` (text),
-    ``garbled`` (a line nobody could parse).
+    ``noise`` (a damaged status report or message: harmless to counting),
+    ``garbled`` (an unreadable line that may have been an ``ok`` or
+    ``error:N``: counting can no longer be trusted).
     """
 
     kind: str
@@ -343,6 +345,7 @@ class GrblClient:
         self._last_poll = -1e18
         self._last_rx_time = clock()
         self.max_in_flight_bytes = 0  # the most bytes ever unacknowledged (a check for tests)
+        self.garbled_ignored = 0  # damaged status reports / messages skipped
         self.lines_sent = 0
 
     # ----------------------------------------------------------------- state
@@ -496,7 +499,11 @@ class GrblClient:
         if kind == "message" and "Reset to continue" in text:
             self.needs_reset = True
         if kind == "unknown":
-            return Event("garbled", text)
+            if text.startswith("<") or text.endswith(">") or text.startswith("[") or text.endswith("]"):
+                # A damaged status report or message: nothing to retire, so counting is intact.
+                self.garbled_ignored += 1
+                return Event("noise", text)
+            return Event("garbled", text)  # could have been an ok or error:N: counting is unsafe
         return Event(kind, text)
 
     def _clear_counters(self) -> None:

@@ -738,7 +738,16 @@ class JobRunner:
             except (PortError, FirmwareError, _Fault) as exc:
                 notes.append(f"could not lift the pen: {exc}")
         elif fault.kind == "alarm":
-            try:  # GRBL still answers '?' in alarm: where did it stop?
+            # After a critical alarm GRBL serves nothing until a soft reset ("[MSG:Reset to continue]");
+            # the reset keeps the position, so the status after it says where the pen stopped.
+            try:
+                if not client.needs_reset:
+                    client.wait_for(lambda e: e.kind == "message" and "Reset to continue" in e.text, 1.0,
+                                    what="GRBL's reset request")
+            except PortError:
+                pass
+            try:
+                client.soft_reset()
                 status = client.query_status(timeout_s=2.0)
                 pos = client.work_position(status)
                 if pos is not None:

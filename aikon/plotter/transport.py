@@ -159,3 +159,60 @@ class RecordingTransport:
 def open_transport(port: str, baudrate: int = 115200) -> SerialTransport:
     """Open ``port`` (path or pyserial URL) as a :class:`SerialTransport`."""
     return SerialTransport(port, baudrate)
+
+
+class SimulatorTransport:
+    """An in-process link to a :class:`aikon.plotter.simulator.GrblSimulator` on a virtual clock.
+
+    Each ``read(timeout_s)`` runs the simulator for ``timeout_s * speed``
+    virtual seconds (a tiny step when replies are already waiting), so a test
+    runs the whole host stack at full CPU speed with no sleeping and no
+    dependence on machine speed. :meth:`clock` is the link's clock in
+    seconds (virtual seconds / ``speed``); give it to the protocol client so
+    its poll interval and stall timeout run on the same clock. With
+    ``realtime=True`` (``aikon plot --sim``) reads also wait in real time, so
+    the simulated plot is paced ``speed`` times faster than the real machine.
+
+    A simulator whose link is down (``disconnect-at``) makes reads and writes
+    raise :class:`PortError`, as a vanished serial port does.
+    """
+
+    def __init__(self, simulator: Any, *, speed: float = 1.0, realtime: bool = False, name: str = "simulator") -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.sim = simulator
+        self.speed = float(speed)
+        self.realtime = realtime
+        self.name = name
+        self._link_time = 0.0
+        self.writes: list[bytes] = []
+
+    def clock(self) -> float:
+        """Link seconds elapsed (virtual time divided by the speed factor)."""
+        return self._link_time
+
+    def _check_link(self) -> None:
+        if not getattr(self.sim, "link_up", True):
+            raise PortError(f"lost the connection to {self.name}: the plotter lost power or the cable was pulled")
+
+    def write(self, data: bytes) -> None:
+        self._check_link()
+        self.sim.feed(bytes(data))
+
+    def read(self, timeout_s: float) -> bytes:
+        self._check_link()
+        data = self.sim.read()
+        if data:
+            return data
+        step = max(float(timeout_s), 1e-3)
+        if self.realtime:
+            import time
+
+            time.sleep(step)  # pacing the simulated machine for a watching user (not used by tests)
+        self.sim.advance(step * self.speed)
+        self._link_time += step
+        self._check_link()
+        return self.sim.read()
+
+    def close(self) -> None:
+        pass
