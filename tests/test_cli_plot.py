@@ -173,3 +173,18 @@ def test_ports_match_profiles_by_usb_id(capsys):
         ("/dev/ttyS0", None, ())]
     assert main(["ports", "--json"]) == 0
     assert isinstance(json.loads(capsys.readouterr().out), list)
+
+
+def test_plot_svg_with_the_builtin_simulator(tmp_path, capsys):
+    pytest.importorskip("aikon.plotter.simulator")
+    svg = tmp_path / "in.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="100mm" height="100mm" viewBox="0 0 100 100">'
+                   '<path d="M10 10 L90 10 L90 90" stroke="black" fill="none"/>'
+                   '<path d="M20 80 L40 60" stroke="black" fill="none"/></svg>')
+    trace = tmp_path / "trace.json"
+    code = main(["plot", str(svg), "--sim", "--sim-speed", "200", "--sim-trace", str(trace), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    strokes = json.loads(trace.read_text())["strokes"]
+    assert len(strokes) == 2 and read_journal(str(svg) + ".journal.json").state == "done"
+    # machine coordinates: origin front-left, y up (grbl-servo), page y down on a 100 mm page
+    assert strokes[0][0] == pytest.approx([10.0, 90.0]) and strokes[0][-1] == pytest.approx([90.0, 10.0])

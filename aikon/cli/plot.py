@@ -144,14 +144,25 @@ def _open_link(args, profile):
 
 
 def _open_simulator(profile, speed: float):
-    """The built-in GRBL simulator on a pseudo-terminal, opened like any port."""
+    """The built-in GRBL simulator in-process, paced ``speed`` times faster than real time."""
     from aikon.errors import AikonError
+    from aikon.plotter.transport import SimulatorTransport
 
     try:
-        from aikon.plotter import simulator as sim_module
+        from aikon.plotter.simulator import GrblSimulator
     except ImportError:
         raise AikonError("the simulator (aikon.plotter.simulator) is not part of this installation") from None
-    return _SimLink.open(sim_module, profile, speed)
+    if not speed > 0:
+        raise AikonError("--sim-speed must be positive")
+    sim = GrblSimulator(profile=profile)
+    link = SimulatorTransport(sim, speed=speed, realtime=True, name="the simulator")
+    return link, link.close, sim
+
+
+def _write_trace(sim, path: str) -> None:
+    from aikon.fileio import write_text_atomic
+
+    write_text_atomic(path, sim.finish_trace().to_json() + "\n")
 
 
 def _reestablish_position(client, profile, assume_yes: bool) -> None:
@@ -222,7 +233,9 @@ def run(args: argparse.Namespace) -> int:
     keys = None
     bar = ProgressBar(strokes_total, "plot", enabled=False if args.quiet else None)
     try:
-        client = GrblClient(transport, send_response=args.send_response)
+        clock = getattr(transport, "clock", None)
+        client = GrblClient(transport, send_response=args.send_response,
+                            **({"clock": clock} if callable(clock) else {}))
         version = client.connect()
         print(f"aikon plot: GRBL {version} on {'the simulator' if args.sim else args.port}; "
               f"{strokes_total} strokes, {len(job.lines)} lines from {source}; journal {journal_path}",
@@ -261,4 +274,4 @@ def run(args: argparse.Namespace) -> int:
             keys.close()
         close_link()
         if simulator is not None and args.sim_trace:
-            simulator.write_trace(args.sim_trace)
+            _write_trace(simulator, args.sim_trace)
