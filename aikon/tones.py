@@ -64,8 +64,8 @@ def default_min_region_px(height: int, width: int) -> int:
     """Speck size below which a connected region is merged into its neighbours.
 
     About 0.017 % of the image area (44 px at 512 x 512, small enough to keep
-    a pupil), at least 8 px, so the
-    cleaning looks the same at every working resolution.
+    a pupil), at least 8 px, so the cleaning looks the same at every working
+    resolution.
     """
     return max(8, int(round(height * width / 6000.0)))
 
@@ -179,9 +179,18 @@ def segment_tones(
 
     # Assign every pixel to its nearest centre (||x||^2 is the same for all
     # centres, so it drops out of the argmin).
+    # Elementwise rather than a matrix product: a (N, 3) x (3, K) BLAS call
+    # gains nothing and its thread pool fights other processes for the cores.
     pixels = features[candidates]
-    scores = pixels @ centres.T * -2.0 + np.einsum("ij,ij->i", centres, centres)[None, :]
-    nearest = np.argmin(scores, axis=1)
+    nearest = np.zeros(pixels.shape[0], dtype=np.intp)
+    best = np.full(pixels.shape[0], np.inf, dtype=np.float32)
+    for index, centre in enumerate(centres):
+        distance = (pixels[:, 0] - centre[0]) ** 2
+        distance += (pixels[:, 1] - centre[1]) ** 2
+        distance += (pixels[:, 2] - centre[2]) ** 2
+        closer = distance < best
+        best[closer] = distance[closer]
+        nearest[closer] = index
 
     # Order clusters by lightness: level 0 lightest.
     order = np.argsort(-centres[:, 0], kind="stable")
@@ -226,7 +235,13 @@ def rgb_to_lab(image_rgb: np.ndarray) -> np.ndarray:
         dtype=np.float32,
     )
     rgb_to_xyz /= np.array([0.950456, 1.0, 1.088754], dtype=np.float32)[:, None]  # D65 white -> 1
-    xyz = linear @ rgb_to_xyz.T
+    # Elementwise, not ``linear @ matrix.T``: BLAS threads gain nothing on a
+    # 3x3 product and contend for the cores with other processes.
+    xyz = np.empty(linear.shape, dtype=np.float32)
+    for row in range(3):
+        xyz[..., row] = (
+            linear[..., 0] * rgb_to_xyz[row, 0] + linear[..., 1] * rgb_to_xyz[row, 1] + linear[..., 2] * rgb_to_xyz[row, 2]
+        )
     epsilon = np.float32(0.008856)
     f = np.where(xyz > epsilon, np.cbrt(xyz), np.float32(7.787) * xyz + np.float32(16.0 / 116.0))
     lightness = np.where(xyz[..., 1] > epsilon, 116.0 * f[..., 1] - 16.0, 903.3 * xyz[..., 1])
