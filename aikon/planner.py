@@ -46,8 +46,12 @@ import numpy as np
 _COS_STRAIGHT = -0.999999
 _COS_REVERSAL = 0.999999
 STEP_KINDS = ("draw", "travel", "pen_up", "pen_down", "dwell")
-# Planner blocks GRBL 1.1 and Marlin keep for look-ahead (BLOCK_BUFFER_SIZE 16, one kept free).
-FIRMWARE_LOOKAHEAD = {"grbl": 15, "marlin": 15, "ebb": None}
+# Blocks the firmware sees beyond a junction when it commits the junction's speed.
+# GRBL 1.1 and Marlin: BLOCK_BUFFER_SIZE 16 with one slot kept free = 15 blocks,
+# and the speed entering block i is fixed while block i-1 (one of the 15) runs,
+# so 14 blocks from i on must be able to stop. Checked against the simulator's
+# GRBL planner (benchmarks/bench_estimate.py).
+FIRMWARE_LOOKAHEAD = {"grbl": 14, "marlin": 14, "ebb": None}
 
 
 # --------------------------------------------------------------------------- inputs
