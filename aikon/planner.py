@@ -42,6 +42,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from aikon.profiles import move_time
+
 # GRBL's thresholds for "straight on" and "full reversal" junctions (planner.c).
 _COS_STRAIGHT = -0.999999
 _COS_REVERSAL = 0.999999
@@ -588,7 +590,8 @@ def plan_drawing(drawing, profile, *, park: bool = True) -> Plan:
     return plan_steps(steps, limits_from_profile(profile), start=start, stroke_steps=stroke_steps)
 
 
-def steps_from_gcode_moves(moves: Iterable, *, z_speed: float | None = None) -> tuple[list[Step], tuple[float, float]]:
+def steps_from_gcode_moves(moves: Iterable, *, z_speed: float | None = None,
+                           z_acceleration: float | None = None) -> tuple[list[Step], tuple[float, float]]:
     """Planner steps from moves read back from G-code (:func:`aikon.gcode_reader.interpret`).
 
     Parameters
@@ -598,12 +601,14 @@ def steps_from_gcode_moves(moves: Iterable, *, z_speed: float | None = None) -> 
         ``feed`` mm/min, ``pen_down``, ``duration`` s, ``line`` (1-based).
     z_speed : float, optional
         mm/s for Z-only rapids (a Z pen moved with G0); default: 10 mm/s.
+    z_acceleration : float, optional
+        mm/s^2 for Z-only moves (from rest to rest); default: 200 mm/s^2 (GRBL's ``$122``).
 
     Returns
     -------
     steps : list of Step
         ``tag`` is the source line number. A Z-only move (a Z pen) becomes a
-        timed ``dwell`` step at its feed; pen changes become ``pen_up``/``pen_down``.
+        timed ``dwell`` step (a trapezoid at its feed); pen changes become ``pen_up``/``pen_down``.
     start : (x, y)
         Position before the first move.
     """
@@ -622,7 +627,7 @@ def steps_from_gcode_moves(moves: Iterable, *, z_speed: float | None = None) -> 
             if dx == 0.0 and dy == 0.0:
                 if dz > 0.0:
                     speed = (m.feed / 60.0) if (m.kind == "feed" and m.feed) else (z_speed or 10.0)
-                    steps.append(Step("dwell", seconds=dz / speed, tag=m.line))
+                    steps.append(Step("dwell", seconds=move_time(dz, speed, z_acceleration or 200.0), tag=m.line))
                 continue
             speed = (m.feed / 60.0) if (m.kind == "feed" and m.feed) else None
             steps.append(Step("draw" if m.pen_down else "travel", float(m.end[0]), float(m.end[1]),

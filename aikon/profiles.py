@@ -106,6 +106,8 @@ class PenConfig:
         Z mode: heights in mm for pen up / pen down.
     z_speed : float or None
         Z mode: Z feed in mm/s.
+    z_acceleration : float or None
+        Z mode: Z acceleration in mm/s^2 (GRBL ``$122``).
     up_delay, down_delay : float
         Dwell in seconds after the pen goes up / down (lets the servo settle).
     """
@@ -118,13 +120,27 @@ class PenConfig:
     up_z: float | None = None
     down_z: float | None = None
     z_speed: float | None = None
+    z_acceleration: float | None = None
 
     @property
     def z_travel_time(self) -> float:
-        """Seconds a Z pen takes between its heights at ``z_speed`` (0 for a servo)."""
+        """Seconds a Z pen takes between its heights (0 for a servo).
+
+        A trapezoid from rest to rest: ``L/v + v/a``, or ``2*sqrt(L/a)`` when
+        the move is too short to reach ``z_speed``.
+        """
         if self.mode != "z":
             return 0.0
-        return abs(self.up_z - self.down_z) / self.z_speed  # type: ignore[operator]
+        return move_time(abs(self.up_z - self.down_z), self.z_speed, self.z_acceleration)  # type: ignore[arg-type]
+
+
+def move_time(length: float, speed: float, acceleration: float) -> float:
+    """Seconds for a straight move of ``length`` mm from rest to rest (mm/s, mm/s^2)."""
+    if length <= 0:
+        return 0.0
+    if length >= speed * speed / acceleration:
+        return length / speed + speed / acceleration
+    return 2.0 * math.sqrt(length / acceleration)
 
 
 @dataclass(frozen=True)
@@ -292,7 +308,8 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
                   "x_sign": ("int", True), "y_sign": ("int", True)},
     "pen": {"mode": ("str", True), "up_delay": ("float", True), "down_delay": ("float", True),
             "up_command": ("str", False), "down_command": ("str", False),
-            "up_z": ("float", False), "down_z": ("float", False), "z_speed": ("float", False)},
+            "up_z": ("float", False), "down_z": ("float", False), "z_speed": ("float", False),
+            "z_acceleration": ("float", False)},
     "motion": {"draw_speed": ("float", True), "travel_speed": ("float", True),
                "draw_acceleration": ("float", True), "travel_acceleration": ("float", True),
                "junction_deviation": ("float", True)},
@@ -483,7 +500,7 @@ def profile_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Profil
 
     pv = values["pen"]
     mode = c.choice("pen.mode", pv["mode"], PEN_MODES)
-    mode_keys = {"servo": ("up_command", "down_command"), "z": ("up_z", "down_z", "z_speed")}
+    mode_keys = {"servo": ("up_command", "down_command"), "z": ("up_z", "down_z", "z_speed", "z_acceleration")}
     for key in mode_keys[mode]:
         if key not in pv:
             raise c.fail(f"pen.{key}", f"missing key (needed when pen.mode = {mode!r})")
@@ -505,6 +522,7 @@ def profile_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Profil
         pen_kwargs["up_z"] = pv["up_z"]
         pen_kwargs["down_z"] = pv["down_z"]
         pen_kwargs["z_speed"] = c.positive("pen.z_speed", pv["z_speed"])
+        pen_kwargs["z_acceleration"] = c.positive("pen.z_acceleration", pv["z_acceleration"])
         if not pv["up_z"] > pv["down_z"]:
             raise c.fail("pen.up_z", f"must be above pen.down_z ({pv['down_z']}), got {pv['up_z']}")
     for key in ("up_delay", "down_delay"):

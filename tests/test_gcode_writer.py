@@ -103,7 +103,8 @@ def test_estimate_from_read_back_gcode_equals_plan(name):
     profile = load_profile(name)
     drawing = random_drawing()
     job = gcode_job(drawing, profile)
-    steps, start = steps_from_gcode_moves(interpret(job.lines, pen=profile, dialect=profile.firmware))
+    steps, start = steps_from_gcode_moves(interpret(job.lines, pen=profile, dialect=profile.firmware),
+                                          z_speed=profile.pen.z_speed, z_acceleration=profile.pen.z_acceleration)
     from_gcode = plan_steps(steps, limits_from_profile(profile), start=start)
     assert from_gcode.duration == pytest.approx(job.plan().duration, rel=1e-9)
     # the plan of the drawing differs only by rounding to 0.001 mm
@@ -328,3 +329,50 @@ def test_input_drawing_not_modified():
     gcode_lines(big_drawing(), load_profile("grbl-servo"), fit=True)
     for p, q in zip(before, drawing.all_paths()):
         np.testing.assert_array_equal(p, q)
+
+
+# --------------------------------------------------------------------------- against the GRBL simulator
+
+
+def stream_into_simulator(lines, profile, step: float = 0.005):
+    """Character-counting sender (128-byte RX buffer) on the simulator's virtual clock.
+
+    Returns (seconds until idle, simulator)."""
+    from aikon.plotter.simulator import GrblSimulator
+
+    sim = GrblSimulator(profile=profile)
+    sim.advance(0.0)
+    sim.read()
+    in_flight: list[int] = []
+    buffered, i, pending = 0, 0, b""
+    while i < len(lines) or in_flight or not sim.is_idle:
+        while i < len(lines) and buffered + len(lines[i]) + 1 <= 127:
+            data = (lines[i] + "\n").encode("ascii")
+            sim.feed(data)
+            in_flight.append(len(data))
+            buffered += len(data)
+            i += 1
+        sim.advance(step)
+        pending += sim.read()
+        *replies, pending = pending.split(b"\r\n")
+        for reply in replies:
+            assert not reply.startswith((b"error:", b"ALARM")), reply
+            if reply == b"ok":
+                buffered -= in_flight.pop(0)
+        assert sim.time < 3600
+    return sim.time, sim
+
+
+@pytest.mark.parametrize("name", ["grbl-servo", "grbl-z"])
+def test_plan_matches_grbl_simulator(name):
+    profile = load_profile(name)
+    t = np.linspace(0, 2 * np.pi, 200)
+    circle = as_path(np.c_[60 + 5 * np.cos(t), 60 + 5 * np.sin(t)])  # 0.16 mm segments: look-ahead bound
+    zigzag = as_path([(10 + 1.5 * k, 20 + (8.0 if k % 2 else 0.0)) for k in range(15)])  # sharp corners
+    drawing = Drawing(Page(150.0, 150.0), (Layer("l", (circle, zigzag) + random_drawing(n=5).layers[0].paths),))
+    job = gcode_job(drawing, profile)
+    sim_seconds, sim = stream_into_simulator(list(job.lines), profile)
+    assert job.plan().duration == pytest.approx(sim_seconds, rel=0.01)
+    # and the simulator drew the drawing's strokes
+    strokes = [profile.frame(150.0, 150.0).to_page(s) for s in sim.strokes()]
+    assert len(strokes) == sum(1 for p in drawing.all_paths() if len(p) > 1)

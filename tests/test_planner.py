@@ -182,7 +182,7 @@ def test_plan_drawing_counts_pen_time_and_lengths():
 def test_z_pen_time_included():
     profile = load_profile("grbl-z")
     plan = plan_drawing(_square_drawing(), profile)
-    per_move = 5.0 / 10.0  # 5 mm at 10 mm/s
+    per_move = 5.0 / 10.0 + 10.0 / 200.0  # 5 mm at 10 mm/s with 200 mm/s^2: L/v + v/a
     assert plan.summary()["pen_s"] == pytest.approx(5 * per_move + 3 * 0.05 + 2 * 0.05, abs=1e-12)
 
 

@@ -153,6 +153,12 @@ def test_z_mode_rules(tmp_path):
     path = _broken(tmp_path, "z_speed = 10.0", 'z_speed = 10.0\nup_command = "M5"', base="grbl-z")
     with pytest.raises(ProfileError, match=r"pen\.up_command: only used when pen\.mode = 'servo'"):
         load_profile(path)
+    path = _broken(tmp_path, "z_acceleration = 200.0", "", base="grbl-z")
+    with pytest.raises(ProfileError, match=r"pen\.z_acceleration: missing key \(needed when pen\.mode = 'z'\)"):
+        load_profile(path)
+    path = _broken(tmp_path, "z_speed = 10.0", 'z_speed = 10.0\nup_command = "M5"', base="grbl-z")
+    with pytest.raises(ProfileError, match=r"pen\.up_command: only used when pen\.mode = 'servo'"):
+        load_profile(path)
 
 
 def test_stray_table_for_firmware(tmp_path):

@@ -72,8 +72,9 @@ def estimate_file(path: str, profile, *, tolerance_mm: float = 0.05) -> dict:
             raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
         dialect = "marlin" if profile.firmware == "marlin" else "grbl"
         moves = interpret(lines, pen=profile, dialect=dialect)
-        z_speed = profile.pen.z_speed if profile.pen.mode == "z" else None
-        steps, start = steps_from_gcode_moves(moves, z_speed=z_speed)
+        z_mode = profile.pen.mode == "z"
+        steps, start = steps_from_gcode_moves(moves, z_speed=profile.pen.z_speed if z_mode else None,
+                                              z_acceleration=profile.pen.z_acceleration if z_mode else None)
         plan = plan_steps(steps, limits_from_profile(profile), start=start)
         kind = "gcode"
     else:
