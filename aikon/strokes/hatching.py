@@ -351,8 +351,10 @@ def hatch_mask(
     if not link:
         return [np.array([p, q]) for p, q in zip(entry, exit_)]
 
-    successor = _link_segments(seg_line, a, b, entry, exit_, box, x0, y0, spacing_px, max_link_shift)
-    return _chains(successor, entry, exit_)
+    soft = cv2.GaussianBlur(box, (0, 0), _CONNECTOR_BLUR_PX)
+    successor = _link_segments(seg_line, a, b, entry, exit_, soft, x0, y0, spacing_px, max_link_shift)
+    chains = _chains(successor, entry, exit_)
+    return _join_chains(chains, soft, x0, y0, max_gap_px=math.hypot(1.0, max_link_shift) * spacing_px)
 
 
 def _remap_chunked(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
@@ -382,7 +384,7 @@ def _link_segments(
     b: np.ndarray,
     entry: np.ndarray,
     exit_: np.ndarray,
-    box: np.ndarray,
+    soft: np.ndarray,
     x0: int,
     y0: int,
     spacing_px: float,
@@ -396,10 +398,9 @@ def _link_segments(
     side is nearest, if the two overlap, that segment chooses it back the same
     way (a one-to-one match), the two ends are within ``max_link_shift``
     spacings along the line, and the straight connector stays inside the
-    region.
+    region (judged on ``soft``, the blurred mask of the bounding box whose
+    top-left pixel is ``(x0, y0)``).
     """
-    import cv2
-
     count = seg_line.size
     successor = np.full(count, -1, dtype=np.int64)
     if count < 2:
@@ -452,10 +453,6 @@ def _link_segments(
         # Sample the connector's interior and keep it only if it stays inside.
         fractions = np.linspace(0.0, 1.0, 9)[1:-1]
         points = start[:, None, :] + (stop - start)[:, None, :] * fractions[None, :, None]
-        # Judge connectors on a slightly blurred mask: a one-pixel step of the
-        # staircase edge of a pixel region does not stop a connector running
-        # along the edge, a real gap or notch does.
-        soft = cv2.GaussianBlur(box, (0, 0), _CONNECTOR_BLUR_PX)
         values = _remap_chunked(
             soft,
             (points[..., 0] - x0).astype(np.float32),
@@ -464,6 +461,63 @@ def _link_segments(
         ok = (values >= _CONNECTOR_INSIDE).all(axis=1)
         successor[chosen[ok]] = candidate[chosen[ok]]
     return successor
+
+
+def _join_chains(chains: list[np.ndarray], soft: np.ndarray, x0: int, y0: int, *, max_gap_px: float) -> list[np.ndarray]:
+    """Greedily append chains whose ends are near, through connectors inside the region.
+
+    The zig-zag linking only joins neighbouring lines in a fixed pattern; this
+    second pass joins what it leaves (pieces cut by a notch, chains of the
+    other parity), reversing a chain where that makes the gap shorter. The
+    candidate connectors (a few nearest ends within ``max_gap_px``) are found
+    and checked against the blurred mask ``soft`` all at once; only the
+    greedy walk runs in Python.
+    """
+    import cv2
+    from scipy.spatial import cKDTree
+
+    count = len(chains)
+    if count < 2:
+        return chains
+    ends = np.array([c[0] for c in chains] + [c[-1] for c in chains])  # i: start of i, count + i: end of i
+    neighbours = min(6, 2 * count)
+    distance, candidate = cKDTree(ends).query(ends, k=neighbours, distance_upper_bound=max_gap_px)
+    valid = np.isfinite(distance) & (candidate % count != (np.arange(2 * count) % count)[:, None])
+    source = np.repeat(np.arange(2 * count), neighbours)[valid.ravel()]
+    target = candidate.ravel()[valid.ravel()]
+    if source.size == 0:
+        return chains
+    fractions = np.linspace(0.0, 1.0, 10)[1:-1]
+    start, stop = ends[source], ends[target]
+    points = start[:, None, :] + (stop - start)[:, None, :] * fractions[None, :, None]
+    values = _remap_chunked(soft, (points[..., 0] - x0).astype(np.float32), (points[..., 1] - y0).astype(np.float32))
+    inside = (values >= _CONNECTOR_INSIDE).all(axis=1)
+    ok = np.zeros(valid.shape, dtype=bool)
+    ok[valid] = inside
+    options = [candidate[i][ok[i]].tolist() for i in range(2 * count)]  # nearest first
+
+    used = [False] * count
+    joined: list[np.ndarray] = []
+    for first in range(count):
+        if used[first]:
+            continue
+        used[first] = True
+        pieces = [chains[first]]
+        tail = count + first  # the end of chain ``first``
+        while True:
+            nxt = next((e for e in options[tail] if not used[e % count]), None)
+            if nxt is None:
+                break
+            other = nxt % count
+            used[other] = True
+            if nxt < count:  # joined at its start: keep its direction
+                pieces.append(chains[other])
+                tail = count + other
+            else:  # joined at its end: reverse it
+                pieces.append(chains[other][::-1])
+                tail = other
+        joined.append(np.vstack(pieces) if len(pieces) > 1 else pieces[0])
+    return joined
 
 
 def _nearest_sorted(sorted_keys: np.ndarray, queries: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ def salient_lines(
     sigma_px: float | None = None,
     dark_line_contrast: float = 0.85,
     edge_percentile: float = 92.0,
-    level_gap: int = 2,
+    level_gap: int | None = None,
     min_length_px: float | None = None,
     simplify_px: float | None = None,
     mask: np.ndarray | None = None,
@@ -71,9 +71,11 @@ def salient_lines(
         Canny's upper threshold is this percentile of the gradient magnitude
         (the lower one 40 % of it); higher draws fewer edges. 100 disables
         edges.
-    level_gap : int
-        Draw tone boundaries between levels differing by at least this much;
-        0 disables them.
+    level_gap : int, optional
+        Draw tone boundaries between levels differing by at least this much
+        (and lying on a real change of brightness); 0 disables them. Default
+        ``max(2, ceil(K / 2))`` for K levels (3 of 5): smaller steps outline
+        every blob of texture.
     min_length_px : float, optional
         Drop polylines shorter than this. Default ``max(4 * pen_width_px,
         0.015 * diagonal)``.
@@ -140,7 +142,7 @@ def edge_map(
     sigma_px: float | None = None,
     dark_line_contrast: float = 0.85,
     edge_percentile: float = 92.0,
-    level_gap: int = 2,
+    level_gap: int | None = None,
     boundary_percentile: float = 75.0,
 ) -> np.ndarray:
     """The (H, W) bool map of salient pixels (before thinning); see :func:`salient_lines`."""
@@ -183,7 +185,10 @@ def edge_map(
             canny = cv2.Canny(dx, dy, 0.4 * high, high, L2gradient=True)
             edges |= canny > 0
 
-    if labels is not None and level_gap > 0:
+    if labels is not None and level_gap is None:
+        levels = int(np.max(labels)) + 1 if np.size(labels) else 0
+        level_gap = max(2, math.ceil(levels / 2))
+    if labels is not None and level_gap is not None and level_gap > 0:
         labels = np.asarray(labels)
         if labels.shape != (height, width):
             raise ValueError(f"labels shape {labels.shape} does not match image {(height, width)}")
