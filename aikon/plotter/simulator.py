@@ -837,8 +837,7 @@ class GrblSimulator:
         self._cut_stroke()
         self._settle_position()
         self.planner.clear()
-        self.link_up = False
-        self._out.clear()
+        self.link_up = False  # what was sent before this instant still reaches the host
         self._event("power", on=False)
 
     def power_cycle(self) -> None:
