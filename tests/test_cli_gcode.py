@@ -109,3 +109,29 @@ def test_profiles_show_one_and_invalid_one(tmp_path, capsys):
     assert main(["profiles", str(bad)]) == 2
     err = capsys.readouterr().err
     assert str(bad) in err and "motion.draw_speed" in err
+
+
+def test_sample_sketch_gcode_accepted_by_grbl(sample_photo, tmp_path, capsys):
+    """The issue's acceptance check: the sample portrait's G-code streams through GRBL without an error."""
+    if not sample_photo.is_file():
+        pytest.skip("samples/astronaut.png is not present")
+    from test_gcode_writer import stream_into_simulator
+
+    svg, gcode = tmp_path / "p.svg", tmp_path / "p.gcode"
+    assert main(["sketch", str(sample_photo), "-o", str(svg), "-q"]) == 0
+    assert main(["gcode", str(svg), "--profile", "grbl-servo", "-o", str(gcode)]) == 0
+    lines = gcode.read_text().splitlines()
+    assert check_grbl_program(lines) == []
+    assert max(len(line) for line in lines) <= 79
+    profile = load_profile("grbl-servo")
+    seconds, sim = stream_into_simulator(lines, profile, step=0.05)
+    assert [e for e in sim.trace.events if e["kind"] in ("out_of_bounds", "error", "alarm")] == []
+    assert sim.trace.lines_error == 0 and sim.trace.lines_ok == len(lines)
+    estimate = json_estimate(gcode, capsys)
+    assert estimate["duration_s"] == pytest.approx(seconds, rel=0.01)
+
+
+def json_estimate(path, capsys) -> dict:
+    capsys.readouterr()
+    assert main(["estimate", str(path), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
