@@ -114,20 +114,24 @@ def hatch_angles_for_levels(levels: int, *, darkest_angle_deg: float = 45.0) -> 
     """Default hatch directions for each tone level, in degrees.
 
     The darkest level is hatched at ``darkest_angle_deg`` and across it at
-    +90 degrees; each lighter level turns by ``180 / (K - 1)`` degrees so that
-    neighbouring levels are told apart by direction. Level 0 gets no angle (it
-    is not hatched). Angles are measured from the +x axis towards +y (down the
-    image), in [0, 180).
+    +90 degrees. Each lighter level turns by a further ``180 / (K - 1)``
+    degrees, starting half a step away from the darkest, so neighbouring
+    levels are told apart by direction and (for 4 to 6 levels) no level is
+    hatched exactly along the pixel axes, where lines look mechanical. Level
+    0 gets no angle (it is not hatched). Angles are measured from the +x axis
+    towards +y (down the image), in [0, 180).
+
+    >>> hatch_angles_for_levels(5)
+    [(), (22.5,), (157.5,), (112.5,), (45.0, 135.0)]
     """
     angles: list[tuple[float, ...]] = [()] * levels
     shaded = levels - 1
     if shaded <= 0:
         return angles
     step = 180.0 / shaded
-    for level in range(1, levels):
-        angle = (darkest_angle_deg + (levels - 1 - level) * step) % 180.0
-        angles[level] = (angle,)
-    darkest = angles[levels - 1][0]
+    for level in range(1, levels - 1):
+        angles[level] = ((darkest_angle_deg + step / 2.0 + (levels - 1 - level) * step) % 180.0,)
+    darkest = darkest_angle_deg % 180.0
     angles[levels - 1] = (darkest, (darkest + 90.0) % 180.0)
     return angles
 
