@@ -47,6 +47,7 @@ def test_estimate_svg_matches_plan(files, capsys):
     assert result["duration_s"] == pytest.approx(expected.duration, abs=0.001)
     assert result["pen_down_mm"] == pytest.approx(120 + 31.623, abs=0.001)
     assert result["pen_lifts"] == 2
+    assert result["fits_work_area"] is True
 
 
 def test_estimate_gcode_equals_svg_estimate(files, capsys):
@@ -79,3 +80,11 @@ def test_estimate_bad_gcode_and_missing_file(tmp_path, capsys):
     assert main(["estimate", str(bad)]) == 2
     assert "line 2" in capsys.readouterr().err
     assert main(["estimate", str(tmp_path / "absent.svg")]) == 2
+
+
+def test_estimate_notes_a_drawing_that_does_not_fit(tmp_path, capsys):
+    big = tmp_path / "big.svg"
+    write_svg(Drawing(Page(400.0, 300.0), (Layer("l", (as_path([[20, 20], [350, 20]]),)),)), big)
+    assert main(["estimate", str(big)]) == 0
+    assert "does not fit the work area of grbl-servo" in capsys.readouterr().err
+    assert _json(capsys, str(big))["fits_work_area"] is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 EPILOG = """examples:
   aikon estimate portrait.svg --profile grbl-servo
@@ -80,11 +81,23 @@ def estimate_file(path: str, profile, *, tolerance_mm: float = 0.05) -> dict:
     else:
         from aikon.geometry.svgimport import read_svg
 
-        plan = plan_drawing(read_svg(path, tolerance_mm=tolerance_mm), profile)
+        from aikon.errors import OutOfBoundsError
+        from aikon.output.gcode import machine_paths
+
+        drawing = read_svg(path, tolerance_mm=tolerance_mm)
+        plan = plan_drawing(drawing, profile)
         kind = "svg"
+        try:
+            machine_paths(drawing, profile)
+            fits = True
+        except OutOfBoundsError:
+            fits = False
     summary = plan.summary()
-    return {"input": path, "kind": kind, "profile": profile.name,
-            **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary.items()}}
+    result = {"input": path, "kind": kind, "profile": profile.name,
+              **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary.items()}}
+    if kind == "svg":
+        result["fits_work_area"] = fits
+    return result
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,4 +116,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"pen-down      {result['pen_down_mm']:.1f} mm")
     print(f"pen-up travel {result['pen_up_mm']:.1f} mm")
     print(f"pen lifts     {result['pen_lifts']}")
+    if result.get("fits_work_area") is False:
+        print(f"note: the drawing does not fit the work area of {profile.name}; `aikon gcode` refuses it "
+              f"unless given --fit (which scales it, and changes this estimate)", file=sys.stderr)
     return 0
