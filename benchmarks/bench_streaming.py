@@ -125,14 +125,14 @@ def stream(job, profile, *, send_response: bool, speed: float, baud: float, late
     try:
         client = GrblClient(link, send_response=send_response)
         client.connect(banner_timeout_s=5)
-        runner = None
 
-        def sample(progress) -> None:
-            # the host's counted RX fill, while lines remain and the planner could take more
-            if runner is not None and runner.next_line < len(job.lines) and served.planner_room.value:
-                fills.append(client.in_flight_bytes / client.rx_buffer_bytes)
+        def sample(in_flight: int) -> None:
+            # the host's counted RX fill as it waits for the next ok with lines left to send,
+            # counted only while the simulator's planner could take more blocks
+            if served.planner_room.value:
+                fills.append(in_flight / client.rx_buffer_bytes)
 
-        runner = JobRunner(client, job, profile, on_progress=sample, stall_timeout_s=30)
+        runner = JobRunner(client, job, profile, on_fill=sample, stall_timeout_s=30)
         sim_start, wall_start = served.machine_time.value, time.perf_counter()
         runner.run()
         wall = time.perf_counter() - wall_start

@@ -15,7 +15,7 @@ from aikon.cli import main
 from aikon.errors import PortError
 from aikon.plotter.journal import read_journal
 from aikon.plotter.ports import describe_ports
-from aikon.plotter.transport import SerialTransport, port_error
+from aikon.plotter.transport import SerialTransport
 from aikon.profiles import load_profile
 from test_job import assert_union_equals_job, program
 from test_job_fake_device import FakeGrbl
@@ -133,29 +133,6 @@ def test_missing_and_busy_ports_have_clear_messages(tmp_path, gcode_file, capsys
         holder.close()
     finally:
         served.close()
-
-
-def test_permission_denied_mentions_dialout():
-    import serial
-
-    fake_serial = types.SimpleNamespace(
-        SerialException=serial.SerialException,
-        serial_for_url=lambda *a, **k: (_ for _ in ()).throw(
-            serial.SerialException(13, "could not open port /dev/ttyUSB0: [Errno 13] Permission denied")))
-    with pytest.raises(PortError) as info:
-        SerialTransport("/dev/ttyUSB0", serial_module=fake_serial)
-    assert "permission denied" in str(info.value) and "dialout" in str(info.value)
-    vanished = port_error(serial.SerialException("device reports readiness to read but returned no data"),
-                          "/dev/ttyUSB0", opening=False)
-    assert "lost the connection" in str(vanished)
-
-
-def test_loop_url_transport_round_trip():
-    link = SerialTransport("loop://")
-    link.write(b"G1X1\n")
-    assert link.read(1.0) == b"G1X1\n"
-    assert link.read(0.01) == b""
-    link.close()
 
 
 def test_ports_match_profiles_by_usb_id(capsys):

@@ -519,6 +519,9 @@ class JobRunner:
         Called once each time the job comes to rest with the pen up.
     on_event : callable, optional
         Called with every :class:`Event` (tests, logging).
+    on_fill : callable, optional
+        Called with the counted RX-buffer bytes each time the runner waits for
+        room with lines left to send (benchmarks).
     stall_timeout_s : float
         Silence (not even a status reply) after which the plotter is declared stalled.
     finish_timeout_s : float
@@ -530,6 +533,7 @@ class JobRunner:
                  on_progress: Callable[[Progress], None] | None = None,
                  on_paused: Callable[["JobRunner"], None] | None = None,
                  on_event: Callable[[Event], None] | None = None,
+                 on_fill: Callable[[int], None] | None = None,
                  stall_timeout_s: float = 5.0, finish_timeout_s: float = 60.0) -> None:
         self.client = client
         self.job = job
@@ -540,6 +544,7 @@ class JobRunner:
         self.on_progress = on_progress
         self.on_paused = on_paused
         self.on_event = on_event
+        self.on_fill = on_fill
         self.stall_timeout_s = stall_timeout_s
         self.finish_timeout_s = finish_timeout_s
         self.tracker = ExecutionTracker(job)
@@ -653,6 +658,8 @@ class JobRunner:
                 self.stats.max_in_flight_bytes = max(self.stats.max_in_flight_bytes, client.in_flight_bytes)
                 if self.next_line < stop_at:  # waiting for room: the buffer is as full as it gets
                     self.stats.fill_samples.append(client.in_flight_bytes)
+                    if self.on_fill is not None:
+                        self.on_fill(client.in_flight_bytes)
                 self._service()
                 if self.on_progress is not None:
                     self.on_progress(self.progress())
