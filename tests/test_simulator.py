@@ -403,6 +403,7 @@ def test_fault_disconnect_at_stops_motion_and_loses_position_on_power_up():
     sim = new_sim(faults=["disconnect-at=3"])
     sim.feed(b"M3 S1000\nG1 X100 F3000\n")
     sim.advance(1.0)
+    assert replies(sim) == ["ok", "ok"]
     sim.feed(b"G1 X0\n")  # line 3: the board dies
     assert not sim.link_up
     assert sim.read() == b""
@@ -418,6 +419,13 @@ def test_fault_disconnect_at_stops_motion_and_loses_position_on_power_up():
     sim.feed(b"M3 S1000\nG1 X10 F3000\n")  # draws 10 mm from where the carriage really is
     sim.run_until_idle()
     np.testing.assert_allclose(sim.strokes()[-1], [[where[0], 0], [where[0] + 10, 0]])
+    # The user pushes the carriage back to the physical origin and confirms: drawing is true again.
+    sim.feed(b"M5\nG92 X0 Y0\n")
+    sim.run_until_idle()
+    sim.place_carriage(0.0, 0.0)
+    sim.feed(b"M3 S1000\nG1 X0 Y5 F3000\nM5\n")
+    sim.run_until_idle()
+    np.testing.assert_allclose(sim.strokes()[-1], [[0, 0], [0, 5]])
 
 
 def test_fault_alarm_at_halts_until_reset():

@@ -31,6 +31,9 @@ API
     :class:`SimTrace`: every pen-down stroke as executed (machine
     coordinates as the pen really went, in mm), events (alarms, faults,
     overflows, out-of-work-area moves) and line counts; ``to_json()``.
+``sim.place_carriage(x, y)``
+    The user pushes the stopped carriage by hand to a physical position (to
+    confirm an origin after a power loss).
 ``sim.power_cycle()``
     A hardware reset (DTR on port open, or power back after a disconnect):
     reboot, banner. With ``power_loss_zeroes_position`` (default) the
@@ -858,6 +861,19 @@ class GrblSimulator:
                              g28_position=gc.g28_position, g30_position=gc.g30_position)
         self._event("power", on=True)
         self._send_banner()
+
+    def place_carriage(self, x: float, y: float) -> None:
+        """The user moves the idle carriage by hand to physical machine position ``(x, y)`` mm.
+
+        Models "put the pen at the origin and confirm" after a power loss: the
+        firmware's MPos does not change, the real position (and the trace) does.
+        """
+        if not self.planner.is_empty:
+            raise RuntimeError("the carriage can only be moved by hand while the machine is stopped")
+        self._end_stroke()
+        mpos = self.position
+        self._offset = (x - mpos[0], y - mpos[1], self._offset[2])
+        self._event("carriage_placed", x=round(x, 6), y=round(y, 6))
 
     # ------------------------------------------------------------------ trace
     def _physical(self, p: Sequence[float]) -> tuple[float, float]:
