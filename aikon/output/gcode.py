@@ -285,13 +285,12 @@ def gcode_job(drawing: Drawing, profile: Profile, *, fit: bool = False) -> Gcode
         The profile is not for a G-code firmware, or its ``max_line_length``
         is too short for the lines it needs.
     """
+    w = _Writer(profile)  # refuses a profile without G-code before any work
     paths, placement = machine_paths(drawing, profile, fit=fit)
-    if profile.gcode is not None:
-        # plan what is written: coordinates at the output resolution
-        paths = [np.round(p, profile.gcode.decimals) + 0.0 for p in paths]
+    # plan what is written: coordinates at the output resolution
+    paths = [np.round(p, profile.gcode.decimals) + 0.0 for p in paths]
     start = (0.0, 0.0)
     steps, stroke_steps = job_steps(paths, profile, start=start, park=profile.end.park)
-    w = _Writer(profile)
     if w.g.comments:
         w.emit(f"; aikon G-code for {profile.name}: {len(paths)} paths")
     w.emit("G21 G90 G94" if w.grbl else "G21")
