@@ -6,9 +6,10 @@ kind of photo wrong:
 1. Frontal faces: ``haarcascade_frontalface_default`` as in the classic recipe
    (scale step 1.1, 5 neighbours), with the smallest face tied to the image
    size so texture in big photos does not turn into tiny "faces".
-2. Verification: each frontal candidate must also be found by the independently
-   trained ``haarcascade_frontalface_alt2`` in a crop around it. Dogs, clothing
-   folds and wallpaper fool one cascade far more often than both.
+2. Verification: each frontal candidate must also be found by the separately
+   trained ``haarcascade_frontalface_alt2`` and ``..._alt`` cascades in crops
+   around it. Dogs, clothing folds and wallpaper fool one cascade far more
+   often than all three.
 3. Profiles: ``haarcascade_profileface`` on the image and its mirror image
    (the cascade knows one side only) adds side views the frontal cascade
    misses; only large ones (a side view is drawn only as the main subject),
@@ -27,7 +28,7 @@ import math
 import numpy as np
 
 from aikon.errors import BackendError
-from aikon.faces.common import Face, clip_box, same_face
+from aikon.faces.common import Face, clip_box, same_face, suppress
 
 SCALE_FACTOR = 1.1
 MIN_NEIGHBORS = 5
@@ -58,7 +59,7 @@ def detect(image_rgb: np.ndarray) -> list[Face]:
     """Faces in an ``(H, W, 3)`` uint8 RGB image; boxes in its pixels, best-effort order."""
     import cv2
 
-    frontal, verifier, profile = _cascades()
+    frontal, verifiers, profile = _cascades()
     height, width = image_rgb.shape[:2]
     gray = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
     scale = min(1.0, WORK_MAX_PX / max(height, width))
@@ -67,17 +68,14 @@ def detect(image_rgb: np.ndarray) -> list[Face]:
                           interpolation=cv2.INTER_AREA)
     min_face = max(MIN_FACE_PX, int(round(min(gray.shape) * MIN_FACE_FRACTION)))
 
-    faces: list[tuple[tuple[float, float, float, float], float]] = []
-    for box, weight in _detect(frontal, gray, min_face):
-        if _verified(verifier, gray, box):
-            faces.append((box, weight))
-    for box, weight in _detect_profiles(profile, gray):
-        if not any(same_face(box, other) for other, _ in faces):
-            faces.append((box, weight))
-
     inv = 1.0 / scale
-    return [Face(box=clip_box(tuple(v * inv for v in box), width, height), score=_score(weight))
-            for box, weight in faces]
+    frontal_faces = suppress(Face(box=tuple(v * inv for v in box), score=_score(weight))
+                             for box, weight in _detect(frontal, gray, min_face) if _verified(verifiers, gray, box))
+    # Profiles only where no frontal face is: the frontal boxes are the better fit.
+    profile_faces = [face for face in suppress(Face(box=tuple(v * inv for v in box), score=_score(weight))
+                                               for box, weight in _detect_profiles(profile, gray))
+                     if not any(same_face(face.box, other.box) for other in frontal_faces)]
+    return [Face(box=clip_box(face.box, width, height), score=face.score) for face in frontal_faces + profile_faces]
 
 
 def _detect(cascade, gray: np.ndarray, min_face: int) -> list[tuple[tuple[float, float, float, float], float]]:
@@ -114,14 +112,17 @@ def _detect_profiles(cascade, gray: np.ndarray) -> list[tuple[tuple[float, float
     return found
 
 
-def _verified(verifier, gray: np.ndarray, box: tuple[float, float, float, float]) -> bool:
-    """Whether the verifying cascade also finds a face in most of a few crops around ``box``.
+def _verified(verifiers, gray: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+    """Whether each verifying cascade also finds a face in most of a few crops around ``box``.
 
     One crop is not enough: a borderline window flips with a one-pixel change
     of the crop, so the crops differ in margin and a majority decides.
     """
-    votes = sum(_found_in_crop(verifier, gray, box, pad) for pad in VERIFY_PADS)
-    return 2 * votes > len(VERIFY_PADS)
+    for verifier in verifiers:
+        votes = sum(_found_in_crop(verifier, gray, box, pad) for pad in VERIFY_PADS)
+        if 2 * votes <= len(VERIFY_PADS):
+            return False
+    return True
 
 
 def _found_in_crop(verifier, gray: np.ndarray, box: tuple[float, float, float, float], pad_fraction: float) -> bool:
@@ -151,11 +152,11 @@ _CASCADES: dict[str, object] = {}
 
 
 def _cascades() -> tuple:
-    """The three cascades, loaded once per process (parsing the XML takes ~50 ms each)."""
+    """``(frontal, (verifier, verifier), profile)`` cascades, loaded once per process (~50 ms each)."""
     import cv2
 
     names = ("haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt2.xml",
-             "haarcascade_profileface.xml")
+             "haarcascade_frontalface_alt.xml", "haarcascade_profileface.xml")
     loaded = []
     for name in names:
         if name not in _CASCADES:
@@ -167,4 +168,4 @@ def _cascades() -> tuple:
                                    f"this OpenCV installation (install opencv-contrib-python)")
             _CASCADES[name] = cascade
         loaded.append(_CASCADES[name])
-    return tuple(loaded)
+    return loaded[0], (loaded[1], loaded[2]), loaded[3]
