@@ -166,7 +166,14 @@ def _write_trace(sim, path: str) -> None:
 
 
 def _reestablish_position(client, profile, assume_yes: bool) -> None:
-    """After a crash or power loss the position is unknown: home, or the user confirms the origin."""
+    """After a crash or power loss the position is unknown: home, or the user confirms it.
+
+    A profile that homes runs ``$H``. Otherwise the user confirms that the
+    position the board reports is where the carriage really is (after a
+    power-up that is X0 Y0: the carriage must be at the origin where the job
+    started); only then is an alarm lock cleared with ``$X``. Nothing is
+    written to the board's settings or offsets.
+    """
     from aikon.errors import FirmwareError
 
     status = client.query_status()
@@ -174,18 +181,14 @@ def _reestablish_position(client, profile, assume_yes: bool) -> None:
         print("aikon plot: homing ($H) to re-establish the position", flush=True)
         client.command("$H", timeout_s=180.0)
         return
-    _confirm("Resuming: is the pen carriage at the machine origin (X0 Y0, where the job started), "
-             "with nothing in the way?", assume_yes)
+    pos = client.work_position(status) or (0.0, 0.0)
+    _confirm(f"Resuming: the plotter says the pen is at X{pos[0]:.2f} Y{pos[1]:.2f} (after power-up: the origin "
+             "where the job started). Is the carriage really there, with nothing in the way?", assume_yes)
     if status.state == "Alarm":
-        print("aikon plot: unlocking ($X) at the confirmed origin", flush=True)
+        print("aikon plot: unlocking ($X) at the confirmed position", flush=True)
         client.command("$X")
-    pos = client.work_position(client.query_status())
-    if pos is not None and max(abs(pos[0]), abs(pos[1])) > 1e-3:
-        # The board kept a position (it was not power-cycled): trust the user's confirmation instead.
-        client.command("G10L20P1X0Y0")
-    status = client.query_status()
-    if status.state == "Alarm":
-        raise FirmwareError("the plotter is still in alarm after unlocking; check the machine")
+        if client.query_status().state == "Alarm":
+            raise FirmwareError("the plotter is still in alarm after unlocking; check the machine")
 
 
 def run(args: argparse.Namespace) -> int:
