@@ -78,7 +78,8 @@ def test_estimate_bad_gcode_and_missing_file(tmp_path, capsys):
     bad = tmp_path / "bad.gcode"
     bad.write_text("G21\nG1 X1.2.3\n")
     assert main(["estimate", str(bad)]) == 2
-    assert "line 2" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "line 2" in err and "is --profile right" in err
     assert main(["estimate", str(tmp_path / "absent.svg")]) == 2
 
 

@@ -72,7 +72,11 @@ def estimate_file(path: str, profile, *, tolerance_mm: float = 0.05) -> dict:
         except OSError as exc:
             raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
         dialect = "marlin" if profile.firmware == "marlin" else "grbl"
-        moves = interpret(lines, pen=profile, dialect=dialect)
+        try:
+            moves = interpret(lines, pen=profile, dialect=dialect)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc} (read as {dialect} G-code for profile {profile.name}; "
+                             f"is --profile right for this file?)") from None
         z_mode = profile.pen.mode == "z"
         steps, start = steps_from_gcode_moves(moves, z_speed=profile.pen.z_speed if z_mode else None,
                                               z_acceleration=profile.pen.z_acceleration if z_mode else None)
