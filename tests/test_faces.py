@@ -49,6 +49,10 @@ def test_box_helpers() -> None:
     elsewhere = Face(box=(300, 0, 50, 50), score=0.2)
     kept = suppress([weak_same, strong, elsewhere, inner])
     assert kept == [inner, elsewhere]
+    # Two neighbours whose boxes touch stay two faces; a box shifted onto the
+    # forehead of another (centre inside it) is the same face.
+    assert not same_face((0, 0, 100, 100), (90, 0, 100, 100))
+    assert same_face((0, 0, 100, 100), (-20, -45, 95, 95))
 
 
 def test_tile_grid_contains_every_small_face_in_some_tile() -> None:

@@ -130,6 +130,25 @@ def test_16bit_colour_png_and_tiff_are_scaled_exactly(tmp_path: Path) -> None:
         np.testing.assert_array_equal(loaded, _expected_8bit(rgb))
 
 
+def test_16bit_colour_png_honours_exif_orientation(tmp_path: Path) -> None:
+    cv2 = pytest.importorskip("cv2")
+    rgb = np.zeros((20, 40, 3), np.uint16)
+    rgb[:8, :8] = (65535, 0, 0)  # red block in the stored top-left corner
+    plain = tmp_path / "plain16.png"
+    assert cv2.imwrite(str(plain), rgb[:, :, ::-1])
+    data = plain.read_bytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    payload = exif.tobytes()
+    payload = payload[6:] if payload.startswith(b"Exif\x00\x00") else payload
+    ihdr_end = 8 + 4 + 4 + 13 + 4  # signature, then the IHDR chunk (length, type, 13 bytes, CRC)
+    rotated = tmp_path / "rotated16.png"
+    rotated.write_bytes(data[:ihdr_end] + _png_chunk(b"eXIf", payload) + data[ihdr_end:])
+    loaded = load_image(rotated)
+    assert loaded.shape == (40, 20, 3)  # orientation 6: 90 degrees clockwise
+    assert tuple(loaded[2, 17].tolist()) == (255, 0, 0) and tuple(loaded[2, 2].tolist()) == (0, 0, 0)
+
+
 def test_16bit_rgba_png_is_composited(tmp_path: Path) -> None:
     cv2 = pytest.importorskip("cv2")
     bgra = np.array([[[0, 0, 65535, 65535], [0, 0, 0, 0]]], np.uint16)  # opaque red, transparent black
