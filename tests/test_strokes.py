@@ -235,6 +235,20 @@ def test_linking_follows_a_ring_inside():
     linked = hatch_mask(ring, spacing_px=3.0, angle_deg=30.0)
     assert len(linked) * 3 < len(loose)
     assert segments_inside(linked, ring)
+    # Every hatch segment is kept (the join pass may add a connector along
+    # the hatch direction, across a notch narrower than a pixel).
+    assert segment_set(loose, 3.0, 30.0) <= segment_set(linked, 3.0, 30.0)
+
+
+def test_hatching_a_huge_mask_falls_back_from_cv2_remap():
+    # cv2.remap refuses images 32767 px or more a side; the result must not change.
+    wide = np.zeros((4, 33000), bool)
+    wide[1:3, :] = True
+    paths = hatch_mask(wide, spacing_px=2.0, angle_deg=90.0, link=False)
+    assert len(paths) == 16500
+    assert all(np.allclose(sorted(p[:, 1]), [0.5, 2.5]) for p in paths[:: 97])
+    xs = np.sort(np.array([p[0, 0] for p in paths]))
+    np.testing.assert_allclose(xs, np.arange(0, 33000, 2.0), atol=1e-6)
 
 
 # --- salient lines -------------------------------------------------------------
@@ -300,6 +314,17 @@ def test_dark_disc_gives_a_closed_contour_near_its_edge():
     assert ink_length([longest]) == pytest.approx(2 * math.pi * 30, rel=0.1)
     # Nothing else of substance: the disc is the only feature.
     assert ink_length(lines) < 1.3 * ink_length([longest])
+
+
+def test_mask_keeps_lines_inside_it():
+    image = np.full((100, 100), 235, np.uint8)
+    image[20:80, 20:80] = 20
+    mask = np.zeros((100, 100), bool)
+    mask[:, :50] = True
+    lines = salient_lines(image, None, pen_width_px=1.0, mask=mask)
+    pts = np.concatenate(lines)
+    assert pts[:, 0].max() <= 50.5
+    assert ink_length(lines) > 100  # the left half of the square's outline
 
 
 def test_flat_image_has_no_lines():

@@ -336,7 +336,7 @@ def hatch_mask(
     v_out = values[end_line, end_col]
     b = u[end_col - 1] + sample_step * (v_in - 0.5) / np.maximum(v_in - v_out, 1e-6)
 
-    keep = (b - a) >= min_segment_px
+    keep = (b - a) >= min_segment_px - 1e-6
     seg_line = line_index[start_line[keep]]
     seg_t = line_t[start_line[keep]]
     a = a[keep]
@@ -362,10 +362,19 @@ def hatch_mask(
 
 
 def _remap_chunked(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
-    """cv2.remap (bilinear, zero outside) in row chunks; remap maps must be under 32767 wide/high."""
+    """Bilinear samples of ``image`` at (map_x, map_y), zero outside.
+
+    cv2.remap needs the image and the maps under 32767 pixels a side: larger
+    maps are split, and a larger image goes to scipy (slower, same result).
+    """
     import cv2
 
     limit = 32000
+    if max(image.shape) >= limit:
+        from scipy.ndimage import map_coordinates
+
+        coords = np.stack([map_y.ravel(), map_x.ravel()])
+        return map_coordinates(image, coords, order=1, mode="constant", cval=0.0).reshape(map_x.shape).astype(np.float32)
     if map_x.shape[0] <= limit and map_x.shape[1] <= limit:
         return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     out = np.empty(map_x.shape, dtype=np.float32)
