@@ -9,7 +9,8 @@ lost. This backend therefore runs the detector
    overlapping its neighbours by half so every face lies wholly inside some
    tile of a suitable size; detections cut by an inner tile edge are dropped
    (the face is found whole elsewhere);
-2. merges the candidates by non-maximum suppression;
+2. merges the candidates by non-maximum suppression (overlap only: a
+   nested box may still be a separate face until verified);
 3. re-detects each candidate in square crops centred on it at
    ``VERIFY_CROPS`` times its size, where the face has the proportions the
    model was trained on. The face's score is the *lowest* of the candidate
@@ -21,6 +22,8 @@ lost. This backend therefore runs the detector
    scores lower overall (true faces down to ~0.6): pass ``min_score`` for it.
 
 Keypoints come from the verification crop (face at its canonical size).
+The verified faces are merged once more, now also treating a box whose
+centre lies in a better one as the same face.
 ``mediapipe`` is imported only when this backend runs (it takes ~1 s).
 """
 
@@ -78,7 +81,8 @@ def detect(image_rgb: np.ndarray, model_path: Path) -> list[Face]:
                 frame = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(pixels))
                 return [_to_face(d, pixels.shape[1], pixels.shape[0]) for d in detector.detect(frame).detections]
 
-            candidates = [face for face in suppress(_tile_detections(image, run)) if face.score >= CANDIDATE_SCORE]
+            candidates = [face for face in suppress(_tile_detections(image, run), iou_only=True)
+                          if face.score >= CANDIDATE_SCORE]
             verified = [_verify(image, face, run) for face in candidates]
     height, width = image.shape[:2]
     faces = [Face(box=clip_box(f.box, width, height), score=f.score, keypoints=f.keypoints) for f in verified]

@@ -93,11 +93,19 @@ def same_face(a: Sequence[float], b: Sequence[float], *, iou: float = 0.3) -> bo
     return large[0] <= cx <= large[0] + large[2] and large[1] <= cy <= large[1] + large[3]
 
 
-def suppress(faces: Iterable[Face]) -> list[Face]:
-    """Greedy non-maximum suppression: keep the best-scoring face of each group of :func:`same_face` boxes."""
+def suppress(faces: Iterable[Face], *, iou_only: bool = False) -> list[Face]:
+    """Greedy non-maximum suppression: keep the best-scoring face of each group of :func:`same_face` boxes.
+
+    With ``iou_only`` boxes are merged only when their IoU exceeds 0.3 (the
+    centre rule is left out), for candidates not yet verified: a confident
+    false box must not swallow a real face whose centre it happens to cover.
+    """
+    def same(a: Box, b: Box) -> bool:
+        return box_iou(a, b) > 0.3 if iou_only else same_face(a, b)
+
     kept: list[Face] = []
     for face in sorted(faces, key=lambda f: -f.score):
-        if not any(same_face(face.box, other.box) for other in kept):
+        if not any(same(face.box, other.box) for other in kept):
             kept.append(face)
     return kept
 
