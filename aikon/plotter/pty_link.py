@@ -55,6 +55,7 @@ from aikon.errors import PortError
 from aikon.plotter.simulator import GrblSimulator
 
 _POLL_S = 0.002  # real seconds between clock updates while the sender is quiet
+BOOT_DELAY_S = 0.15  # real seconds from port open to banner (a real Arduino takes about 1-2 s)
 
 
 class PtySimulator:
@@ -88,6 +89,7 @@ class PtySimulator:
         self._backlog = bytearray()
         self._connected = False
         self._hangup_at: float | None = None
+        self._boot_at: float | None = None
         self.connections = 0
         self._open_pty()
 
@@ -155,6 +157,20 @@ class PtySimulator:
                     self.connections += 1
                     with contextlib.suppress(termios.error):
                         termios.tcflush(self._master, termios.TCIOFLUSH)
+                    # Like an Arduino's bootloader, answer only a moment after the port opens:
+                    # pyserial flushes its input at the end of open(), which would eat a banner
+                    # sent at once.
+                    self._boot_at = now + BOOT_DELAY_S
+                if self._boot_at is not None:
+                    if now < self._boot_at:
+                        if flags & select.POLLIN:  # bytes sent while booting are lost, as on a board
+                            with contextlib.suppress(OSError):
+                                os.read(self._master, 4096)
+                        self._stop.wait(0.005)
+                        continue
+                    self._boot_at = None
+                    with contextlib.suppress(termios.error):
+                        termios.tcflush(self._master, termios.TCIFLUSH)
                     if self.reset_on_open:
                         self.sim.power_cycle()
                 if flags & select.POLLIN:
