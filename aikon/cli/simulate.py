@@ -91,12 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if args.trace:
         from aikon.fileio import write_text_atomic
 
-        data = trace.to_dict()
-        data["profile"] = profile.name
-        data["virtual_time_s"] = round(sim.time, 6)
-        import json
-
-        write_text_atomic(args.trace, json.dumps(data, indent=1) + "\n")
+        write_text_atomic(args.trace, trace.to_json(profile=profile.name, virtual_time_s=round(sim.time, 6)) + "\n")
     if args.render:
         render_trace(trace.strokes, args.render, work_area=(profile.work_area.machine_x_range,
                                                             profile.work_area.machine_y_range))

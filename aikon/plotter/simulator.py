@@ -188,8 +188,21 @@ class SimTrace:
                 "events": self.events, "lines_received": self.lines_received,
                 "lines_ok": self.lines_ok, "lines_error": self.lines_error}
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1)
+    def to_json(self, **extra: object) -> str:
+        """JSON text, one stroke or event per line; ``extra`` keys are added at the top level."""
+        return format_trace_json({**self.to_dict(), **extra})
+
+
+def format_trace_json(data: Mapping[str, object]) -> str:
+    """A dict as JSON with each item of a list value on its own line (compact yet diffable)."""
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            items = ",\n  ".join(json.dumps(v, separators=(",", ":")) for v in value)
+            parts.append(f"{json.dumps(key)}: [\n  {items}\n ]")
+        else:
+            parts.append(f"{json.dumps(key)}: {json.dumps(value)}")
+    return "{\n " + ",\n ".join(parts) + "\n}"
 
 
 class GrblSimulator:
