@@ -1,11 +1,13 @@
 """Salient lines: the strokes that make a face read as a face.
 
 Three sources are combined into one edge map, thinned to one-pixel-wide
-curves, traced into open polylines, smoothed and simplified to the pen width:
+curves (after a 3x3 dilation that fuses near-parallel responses into one
+band), traced into open polylines, smoothed and simplified to the pen width:
 
 * dark thin features (eyes, lashes, nostrils, the line between the lips,
-  creases): valleys of a difference of Gaussians, kept where they are
-  strongly darker than their surroundings;
+  creases): a morphological black-hat (closing minus image), kept where a
+  feature is clearly darker than both its sides, so the dark side of a step
+  edge is not mistaken for a line;
 * strong edges (silhouettes, the jaw, the hairline): Canny on the smoothed
   grey image, thresholds set automatically from the gradient distribution;
 * boundaries between tone regions whose levels differ by at least two steps.
