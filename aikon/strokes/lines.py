@@ -10,7 +10,8 @@ band), traced into open polylines, smoothed and simplified to the pen width:
   edge is not mistaken for a line;
 * strong edges (silhouettes, the jaw, the hairline): Canny on the smoothed
   grey image, thresholds set automatically from the gradient distribution;
-* boundaries between tone regions whose levels differ by at least two steps.
+* boundaries between tone regions whose levels differ by at least half the
+  number of levels (3 of 5) and that lie on a real change of brightness.
 
 Tracing follows each thinned curve once (``cv2.findContours`` walks round a
 one-pixel-wide curve, out and back; only the first visit of each pixel is
