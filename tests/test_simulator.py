@@ -468,3 +468,48 @@ def test_fault_garble_is_seeded():
     text = a.decode()
     assert text.count("\r\n") >= 31  # line ends are never garbled
     assert text.count("ok\r\n") < 30  # some replies were corrupted
+
+
+def test_z_pen_lowered_in_the_planner_draws_the_next_moves():
+    # Z starts up at 5 mm; everything is queued before anything runs.
+    pen = {"kind": "z", "down_value": 0.0, "up_value": 5.0}
+    sim = new_sim(pen=pen)
+    sim.feed(b"G0 Z5\nG0 X5\nG1 Z0 F600\nG1 X15 F1200\nG0 Z5\nG0 X30\nG1 Z0 F600\nG1 Y10 F1200\nG0 Z5\n")
+    assert replies(sim) == ["ok"] * 9
+    sim.run_until_idle()
+    traced = sim.strokes()
+    assert len(traced) == 2
+    np.testing.assert_allclose(traced[0], [[5, 0], [15, 0]])
+    np.testing.assert_allclose(traced[1], [[30, 0], [30, 10]])
+
+
+def test_feed_hold_suspends_a_dwell():
+    sim = new_sim()
+    sim.feed(b"G4 P1\nG0 X1\n")
+    sim.advance(0.5)
+    sim.feed(b"!")
+    sim.advance(10.0)
+    assert replies(sim) == []  # the dwell is frozen
+    sim.feed(b"~")
+    sim.advance(0.49)
+    assert replies(sim) == []
+    sim.advance(0.02)
+    assert replies(sim) == ["ok", "ok"]
+
+
+def test_jog_and_jog_cancel():
+    sim = new_sim()
+    sim.feed(b"$J=G91 X50 F3000\n")
+    assert replies(sim) == ["ok"]
+    sim.advance(0.3)
+    assert status(sim).startswith("<Jog|")
+    sim.feed(b"G0 X1\n")
+    assert replies(sim) == ["error:9"]  # G-code is locked out while jogging
+    sim.feed(bytes([0x85]))
+    sim.advance(0.5)
+    assert status(sim).startswith("<Idle|")
+    x = sim.position[0]
+    assert 0 < x < 50
+    sim.feed(b"G91 G0 X1\n")  # the parser continues from where the jog stopped
+    sim.run_until_idle()
+    assert sim.position[0] == pytest.approx(x + 1)

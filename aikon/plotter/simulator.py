@@ -398,7 +398,7 @@ class GrblSimulator:
                 self._hold_complete = False
                 self.state = "Run" if not self.planner.is_empty else "Idle"
         elif byte == codes.RT_JOG_CANCEL:
-            if self.state == "Jog":
+            if self.state == "Jog" and not self.planner.is_empty:
                 self._jog_cancel = True
                 self.planner.start_hold()
         elif 0x90 <= byte <= 0x97:
@@ -586,8 +586,10 @@ class GrblSimulator:
                     self._raise_alarm(2)
                     return
         kind = "jog" if self._pending_is_jog else ("rapid" if action.kind == "rapid" else "feed")
-        drawing = self._pen_down and (self.pen_model.kind != "z" or (
-            self.pen_model.z_is_down(start[2]) and self.pen_model.z_is_down(target[2])))
+        if self.pen_model.kind == "z":  # the pen follows the planned Z, not the Z of this instant
+            drawing = self.pen_model.z_is_down(start[2]) and self.pen_model.z_is_down(target[2])
+        else:  # servo changes wait for the planner to empty, so the pen now is the pen then
+            drawing = self._pen_down
         block = self.planner.add(kind, start, target, action.feed, self._pending_line, tag=drawing)
         if block is None:
             return
@@ -957,7 +959,11 @@ class GrblSimulator:
                     self._reply_ok_after_busy()
                     self._service()
                 continue
-            if self._dwell_until is not None and self.state != "Hold":
+            if self._dwell_until is not None and self.state == "Hold":
+                self._dwell_until += step  # a feed hold suspends a dwell
+                self.time = end
+                continue
+            if self._dwell_until is not None:
                 t = min(step, self._dwell_until - self.time)
                 self.time += t
                 if self.time >= self._dwell_until - 1e-12:
@@ -984,6 +990,8 @@ class GrblSimulator:
                     self._on_hold_complete()
                 if self.planner.is_empty and self.state in ("Run", "Jog"):
                     self.state = "Idle"
+                    self.planner.hold = False
+                    self._jog_cancel = False
                     self._settle_position()
                 if result.used == 0.0 and result.finished is None and not result.hold_complete:
                     # Nothing moved and nothing happened: let time pass to avoid spinning.
