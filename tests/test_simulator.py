@@ -513,3 +513,31 @@ def test_jog_and_jog_cancel():
     sim.feed(b"G91 G0 X1\n")  # the parser continues from where the jog stopped
     sim.run_until_idle()
     assert sim.position[0] == pytest.approx(x + 1)
+
+
+@pytest.mark.parametrize("profile_name", ["grbl-servo", "grbl-z"])
+def test_gcode_writer_output_runs_clean_and_trace_matches(profile_name):
+    """The profile's G-code writer and the simulator agree: no error, same strokes, same time."""
+    profiles = pytest.importorskip("aikon.profiles")
+    gcode = pytest.importorskip("aikon.output.gcode")
+    from aikon.drawing import Drawing, Layer, Page
+
+    rng = np.random.default_rng(3)
+    paths = [np.cumsum(rng.uniform(-4, 4, size=(12, 2)), axis=0) + [60 + 20 * i, 80] for i in range(5)]
+    paths.append(np.array([[20.0, 20.0], [60.0, 20.0], [60.0, 60.0], [20.0, 60.0], [20.0, 20.0]]))
+    drawing = Drawing(Page(210.0, 297.0), (Layer("lines", tuple(paths)),))
+    profile = profiles.load_profile(profile_name)
+    job = gcode.gcode_job(drawing, profile)
+    sim = new_sim(profile=profile)
+    answers = stream_counting(sim, list(job.lines), dt=0.002)
+    assert answers.count("ok") == len(job.lines)
+    assert not [a for a in answers if not (a == "ok" or a.startswith("<"))]
+    sim.run_until_idle(step=0.002)
+    expected, _ = gcode.machine_paths(drawing, profile)
+    traced = sim.strokes()
+    assert len(traced) == len(expected)
+    for got, want in zip(traced, expected):
+        np.testing.assert_allclose(got, want, atol=0.0006)  # 3 decimals in the G-code
+    assert not [e for e in sim.trace.events if e["kind"] == "out_of_bounds"]
+    # The host-side planner's estimate matches the simulated machine (the sender adds some latency).
+    assert sim.time == pytest.approx(job.plan().duration, rel=0.02)
