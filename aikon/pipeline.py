@@ -86,7 +86,7 @@ class _Timer:
 
 def detect_for_framing(image: np.ndarray, *, backend: str, model_path: str | None) -> list:
     """Detect faces on a copy no larger than ``DETECT_MAX_PX``; boxes in input pixels."""
-    from aikon.faces import Face, detect_faces
+    from aikon.faces import detect_faces
 
     if backend == "none":
         return []
@@ -97,10 +97,7 @@ def detect_for_framing(image: np.ndarray, *, backend: str, model_path: str | Non
     import cv2
 
     small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    faces = detect_faces(small, backend=backend, model_path=model_path)
-    inv = 1.0 / scale
-    return [Face(box=tuple(v * inv for v in f.box), score=f.score,
-                 keypoints={k: (x * inv, y * inv) for k, (x, y) in (f.keypoints or {}).items()}) for f in faces]
+    return [face.scaled(1.0 / scale) for face in detect_faces(small, backend=backend, model_path=model_path)]
 
 
 def resize_to_working(image: np.ndarray, working_px: int) -> np.ndarray:
