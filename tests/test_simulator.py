@@ -541,3 +541,16 @@ def test_gcode_writer_output_runs_clean_and_trace_matches(profile_name):
     assert not [e for e in sim.trace.events if e["kind"] == "out_of_bounds"]
     # The host-side planner's estimate matches the simulated machine (the sender adds some latency).
     assert sim.time == pytest.approx(job.plan().duration, rel=0.02)
+
+
+def test_homing_enabled_boots_locked_and_home_unlocks():
+    sim = GrblSimulator(settings={22: 1})
+    assert sim.read() == BANNER + b"[MSG:'$H'|'$X' to unlock]\r\n"
+    sim.feed(b"G0 X1\n")
+    assert replies(sim) == ["error:9"]
+    sim.feed(b"$H\n")
+    assert replies(sim) == []  # answered when the cycle is over
+    assert status(sim).startswith("<Home|")
+    sim.advance(1.0)
+    assert replies(sim) == ["ok"]
+    assert status(sim).startswith("<Idle|MPos:0.000,0.000,0.000")

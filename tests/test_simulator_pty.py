@@ -140,3 +140,15 @@ def test_cli_rejects_bad_fault_and_missing_mode(tmp_path):
     assert done.returncode == 2 and "explode-at" in done.stderr and "Traceback" not in done.stderr
     done = subprocess.run([sys.executable, "-m", "aikon", "simulate"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "either --pty" in done.stderr
+
+
+def test_cli_file_mode_reports_a_fault_and_still_writes_the_trace(tmp_path):
+    gcode = tmp_path / "job.gcode"
+    gcode.write_text("\n".join(JOB) + "\n")
+    trace = tmp_path / "trace.json"
+    done = subprocess.run([sys.executable, "-m", "aikon", "simulate", str(gcode), "--fault", "alarm-at=7",
+                           "--trace", str(trace)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "ALARM:1 Hard limit" in done.stderr
+    data = json.loads(trace.read_text())
+    assert data["strokes"] == [[[10.0, 10.0], [30.0, 10.0], [30.0, 17.5]]]  # stopped half way up line 7
+    assert [e["kind"] for e in data["events"]].count("alarm") == 1

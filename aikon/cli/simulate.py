@@ -83,10 +83,17 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise AikonError(f"--fault: {exc}") from None
     sim = GrblSimulator(profile=profile, settings=_parse_settings(args.settings), faults=faults, seed=args.seed)
-    if args.gcode:
-        _run_file(sim, args)
-    else:
-        _serve(sim, args)
+    try:
+        if args.gcode:
+            _run_file(sim, args)
+        else:
+            _serve(sim, args)
+    finally:  # the trace is written even when a fault stopped the job: it shows what was drawn
+        _write_outputs(sim, profile, args)
+    return 0
+
+
+def _write_outputs(sim, profile, args: argparse.Namespace) -> None:
     trace = sim.finish_trace()
     if args.trace:
         from aikon.fileio import write_text_atomic
@@ -95,7 +102,6 @@ def run(args: argparse.Namespace) -> int:
     if args.render:
         render_trace(trace.strokes, args.render, work_area=(profile.work_area.machine_x_range,
                                                             profile.work_area.machine_y_range))
-    return 0
 
 
 def _run_file(sim, args: argparse.Namespace) -> None:
