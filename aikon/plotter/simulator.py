@@ -272,7 +272,7 @@ class GrblSimulator:
         self._in_paren = self._in_semicolon = self._overflow = False
         self._pending: deque = deque()
         self._pending_line = 0
-        self._pending_error: int | None = None
+        self._pending_is_jog = False
         self._dwell_until: float | None = None
         self._busy_until: float | None = None
         self._hold_complete = False
@@ -593,7 +593,6 @@ class GrblSimulator:
         block = self.planner.add(kind, start, target, action.feed, self._pending_line, tag=drawing)
         if block is None:
             return
-        self._last_target = target
         if kind == "jog":
             self.state = "Jog"
         elif self.state == "Idle":
@@ -601,9 +600,6 @@ class GrblSimulator:
         if self._alarm_limit and self._alarm_limit[0] == self._pending_line:
             block.tag = (drawing, "alarm", self._alarm_limit[1])
             self._alarm_limit = None
-
-    _pending_is_jog = False
-    _last_target: tuple[float, float, float] | None = None
 
     def _planned_end(self) -> tuple[float, float, float]:
         if self.planner.blocks:
