@@ -152,3 +152,13 @@ def test_cli_file_mode_reports_a_fault_and_still_writes_the_trace(tmp_path):
     data = json.loads(trace.read_text())
     assert data["strokes"] == [[[10.0, 10.0], [30.0, 10.0], [30.0, 17.5]]]  # stopped half way up line 7
     assert [e["kind"] for e in data["events"]].count("alarm") == 1
+
+
+def test_pty_link_never_replaces_a_regular_file(tmp_path):
+    from aikon.errors import PortError
+
+    precious = tmp_path / "notes.txt"
+    precious.write_text("keep me")
+    with pytest.raises(PortError, match="not a symlink"):
+        PtySimulator(GrblSimulator(), link=precious)
+    assert precious.read_text() == "keep me"

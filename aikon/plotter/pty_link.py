@@ -80,6 +80,8 @@ class PtySimulator:
         self.sim = sim
         self.speed = float(speed)
         self.link = Path(link) if link is not None else None
+        if self.link is not None and self.link.exists() and not self.link.is_symlink():
+            raise PortError(f"{self.link} exists and is not a symlink: choose another path for the link")
         self.reset_on_open = reset_on_open
         self.lock = threading.RLock()
         self._stop = threading.Event()
@@ -226,7 +228,7 @@ class PtySimulator:
         self._close_pty()
         if self.link is not None:
             with contextlib.suppress(FileNotFoundError):
-                if self.link.is_symlink():
+                if self.link.is_symlink() and os.readlink(self.link) == self.slave_path:
                     self.link.unlink()
 
     def __enter__(self) -> "PtySimulator":
