@@ -32,12 +32,38 @@ def filter_short(paths: Sequence[Path], min_length: float) -> tuple[Path, ...]:
     """
     if min_length < 0:
         raise ValueError("minimum length must be >= 0 mm")
-    kept = []
-    for p in paths:
-        arr = as_path(p)
-        if not len(arr):
-            continue
-        length = float(np.hypot(*np.diff(arr, axis=0).T).sum()) if len(arr) > 1 else 0.0
-        if length >= min_length:
-            kept.append(arr.copy())
-    return tuple(kept)
+    arrays = [as_path(p) for p in paths]
+    arrays = [p for p in arrays if len(p)]
+    lengths = path_lengths(arrays)
+    return tuple(p.copy() for p, length in zip(arrays, lengths.tolist()) if length >= min_length)
+
+
+def path_lengths(paths: Sequence[Path]) -> np.ndarray:
+    """Pen-down length of each path in mm, as one vectorised computation.
+
+    Parameters
+    ----------
+    paths : sequence of (N, 2) float arrays, mm
+
+    Returns
+    -------
+    (len(paths),) float64 array, mm (0 for empty and single-point paths)
+    """
+    if not paths:
+        return np.zeros(0)
+    counts = np.array([len(p) for p in paths], dtype=np.int64)
+    nonempty = [p for p in paths if len(p)]
+    if not nonempty:
+        return np.zeros(len(paths))
+    pts = np.concatenate(nonempty).astype(np.float64, copy=False)
+    seg = np.hypot(*np.diff(pts, axis=0).T) if len(pts) > 1 else np.zeros(0)
+    # Segment k joins point k to k + 1; the ones that cross from one path to
+    # the next are not ink.
+    ends = np.cumsum(counts[counts > 0])
+    seg = np.append(seg, 0.0)
+    seg[ends - 1] = 0.0
+    per_point = np.concatenate([[0.0], np.cumsum(seg)])
+    starts = ends - counts[counts > 0]
+    lengths = np.zeros(len(paths))
+    lengths[counts > 0] = per_point[ends - 1] - per_point[starts]
+    return lengths

@@ -61,13 +61,14 @@ def merge_paths(paths: Sequence[Path], tol: float, *, allow_reverse: bool = True
 
     # Candidate joins: for every end, the nearest few ends within tol, nearest
     # first. Ends in dense clusters may need more; those are re-queried below.
+    n2 = 2 * n
     tree = cKDTree(ends)
-    k = min(8, 2 * n)
+    k = min(8, n2)
     dist, idx = tree.query(ends, k=k, distance_upper_bound=tol * (1 + 1e-12) + 1e-12)
     dist = dist.reshape(2 * n, k)
     idx = idx.reshape(2 * n, k)
-    candidates: list[list[int]] = [[int(v) for v, d in zip(row_i, row_d) if np.isfinite(d)]
-                                   for row_i, row_d in zip(idx.tolist(), dist.tolist())]
+    # Rows sorted by distance; a missing neighbour is reported as index 2n.
+    candidates = idx.tolist()
     saturated = np.isfinite(dist[:, -1]).tolist()
 
     used = bytearray(n)
@@ -77,6 +78,8 @@ def merge_paths(paths: Sequence[Path], tol: float, *, allow_reverse: bool = True
     def next_end(node: int) -> int:
         """Nearest end within tol of ``node`` on an unused path (-1 if none)."""
         for v in candidates[node]:
+            if v == n2:
+                break
             if not used[v >> 1] and (allow_reverse or (v & 1) == (node & 1) ^ 1):
                 return v
         if saturated[node]:  # all k listed ends were taken: look further
