@@ -37,8 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="move no point further than this when simplifying, mm (0: do not simplify)")
     parser.add_argument("--min-length", type=_non_negative, metavar="MM", default=None,
                         help="drop paths shorter than this, mm (default: keep all)")
-    parser.add_argument("--time-budget", type=_non_negative, metavar="S", default=1.0,
-                        help="seconds for improving the path order after the greedy pass (default: 1; 0: greedy only)")
+    # Same value as aikon.geometry.optimize.DEFAULT_TIME_BUDGET_S (not imported: this module stays light).
+    parser.add_argument("--time-budget", type=_non_negative, metavar="S", default=5.0,
+                        help="at most this many seconds for improving the path order after the greedy pass; "
+                             "it stops earlier when no move helps (default: 5; 0: greedy only)")
     parser.add_argument("--seed", type=int, metavar="N", default=0, help="seed for the ordering (default: 0)")
     parser.add_argument("--tolerance", type=float, metavar="MM", default=0.05,
                         help="flattening tolerance for curves when reading the SVG, mm (default: 0.05)")

@@ -96,7 +96,7 @@ def rotate_closed_path(path: Path, start_vertex: int) -> Path:
 
 
 def order_paths(paths: Sequence[Path], *, start: Sequence[float] = (0.0, 0.0), allow_reverse: bool = True,
-                time_budget_s: float | None = 1.0, max_moves: int | None = None, neighbours: int = 10,
+                time_budget_s: float | None = 5.0, max_moves: int | None = None, neighbours: int = 10,
                 seed: int | None = 0) -> tuple[Path, ...]:
     """Reorder paths (reversing and rotating where useful) to shorten pen-up travel.
 
@@ -143,7 +143,7 @@ def order_paths(paths: Sequence[Path], *, start: Sequence[float] = (0.0, 0.0), a
 
 
 def plan_order(paths: Sequence[Path], *, start: Sequence[float] = (0.0, 0.0), allow_reverse: bool = True,
-               time_budget_s: float | None = 1.0, max_moves: int | None = None,
+               time_budget_s: float | None = 5.0, max_moves: int | None = None,
                neighbours: int = 10) -> PathOrder:
     """Compute the drawing order of non-empty ``paths`` (see :func:`order_paths`)."""
     n = len(paths)
