@@ -84,6 +84,15 @@ def test_merge_leaves_closed_paths_alone_and_does_not_mutate_input():
     assert np.array_equal(ring, before[0]) and np.array_equal(tail, before[1])
 
 
+def test_merge_closes_a_loop_of_pieces():
+    pieces = [P([0, 0], [10, 0]), P([10, 10], [10, 0]), P([10, 10], [0, 10]), P([0, 10], [0, 0.01])]
+    (loop,) = merge_paths(pieces, 0.05)
+    assert np.array_equal(loop[0], loop[-1])  # closed exactly
+    assert len(loop) == 6
+    corners = {tuple(p) for p in loop.tolist()}
+    assert {(0, 0), (10, 0), (10, 10), (0, 10), (0, 0.01)} == corners
+
+
 def test_merge_many_segments_in_a_chain_in_shuffled_order():
     rng = np.random.default_rng(3)
     xs = np.arange(201, dtype=float)

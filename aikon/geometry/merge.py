@@ -18,7 +18,8 @@ def merge_paths(paths: Sequence[Path], tol: float, *, allow_reverse: bool = True
     duplicate point is dropped; otherwise the short gap (at most ``tol``) is
     drawn as part of the merged path, which adds at most ``tol`` of ink per
     join. Paths that are already closed (first point equal to last) are not
-    merged with others, so they stay closed and can be rotated by the sorter.
+    merged with others, so they stay closed and can be rotated by the sorter;
+    a chain whose two ends meet within ``tol`` is closed exactly.
 
     Parameters
     ----------
@@ -123,7 +124,13 @@ def merge_paths(paths: Sequence[Path], tol: float, *, allow_reverse: bool = True
             backward.append((q, backwards))
             head = v ^ 1
         pieces = backward[::-1] + forward
-        merged.append(_join([arrays[q][::-1] if r else arrays[q] for q, r in pieces]))
+        chain = _join([arrays[q][::-1] if r else arrays[q] for q, r in pieces])
+        # A chain whose ends meet is a loop: close it exactly, so the sorter
+        # can start it anywhere (the closing gap is at most tol, like a join).
+        if len(pieces) > 1 and len(chain) >= 3 and not np.array_equal(chain[0], chain[-1]) \
+                and float(np.hypot(*(chain[-1] - chain[0]))) <= tol:
+            chain = np.vstack([chain, chain[:1]])
+        merged.append(chain)
     return tuple(merged)
 
 
