@@ -23,18 +23,6 @@ from test_job import assert_union_equals_job, program  # noqa: E402
 PROFILE = load_profile("grbl-servo")
 
 
-class TracedSimulator(simulator.GrblSimulator):
-    """The simulator, with its trace closed at the exact stop point on a soft reset.
-
-    Its ``_reset`` settles the position (forgetting the block in progress)
-    before cutting the stroke, so a stroke stopped by a feed hold and reset
-    lost its last partial segment from the trace. Cutting first records it;
-    the firmware behaviour is unchanged.
-    """
-
-    def _reset(self, *, announce_alarm: bool) -> None:
-        self._cut_stroke()
-        super()._reset(announce_alarm=announce_alarm)
 SPEED = 4.0  # virtual seconds per link second
 
 
@@ -51,7 +39,7 @@ def _job():
 
 def test_small_job_streams_with_every_line_acknowledged_and_trace_equals_strokes(tmp_path):
     job = _job()
-    sim = TracedSimulator(profile=PROFILE)
+    sim = simulator.GrblSimulator(profile=PROFILE)
     journal = Journal.start(tmp_path / "j.json", job.lines, source="t", profile=PROFILE.name, port="sim",
                             strokes_total=len(job.strokes))
     final = JobRunner(_client(sim), job, PROFILE, journal=journal).run()
@@ -80,7 +68,7 @@ FAULTS = {
 def test_fault_is_reported_journaled_and_resume_completes_the_job_exactly(tmp_path, kind, stroke, point):
     job = _job()
     line = _line_inside(job, stroke, point)
-    sim = TracedSimulator(profile=PROFILE, faults=[f"{kind}={line}"])
+    sim = simulator.GrblSimulator(profile=PROFILE, faults=[f"{kind}={line}"])
     journal_path = tmp_path / "j.json"
     journal = Journal.start(journal_path, job.lines, source="t", profile=PROFILE.name, port="sim",
                             strokes_total=len(job.strokes))
@@ -98,7 +86,7 @@ def test_fault_is_reported_journaled_and_resume_completes_the_job_exactly(tmp_pa
     # Resume on a board powered up with the carriage at the origin (what the user confirms).
     lines = read_job_lines(state, journal_path)
     resumed = resume_program(lines, PROFILE, state.strokes_done, state.partial_mm)
-    sim2 = TracedSimulator(profile=PROFILE)
+    sim2 = simulator.GrblSimulator(profile=PROFILE)
     JobRunner(_client(sim2), resumed, PROFILE, strokes_total=len(job.strokes)).run()
     traces = first_traces + sim2.strokes()
     if kind == "disconnect-at":
@@ -115,7 +103,7 @@ def test_fault_is_reported_journaled_and_resume_completes_the_job_exactly(tmp_pa
 
 def test_garbled_link_is_reported_and_resume_completes(tmp_path):
     job = _job()
-    sim = TracedSimulator(profile=PROFILE, faults=["garble-rate=0.02"], seed=3)
+    sim = simulator.GrblSimulator(profile=PROFILE, faults=["garble-rate=0.02"], seed=3)
     journal_path = tmp_path / "j.json"
     journal = Journal.start(journal_path, job.lines, source="t", profile=PROFILE.name, port="sim",
                             strokes_total=len(job.strokes))
@@ -125,7 +113,7 @@ def test_garbled_link_is_reported_and_resume_completes(tmp_path):
     state = read_journal(journal_path)
     assert state.state == "failed"
     resumed = resume_program(read_job_lines(state, journal_path), PROFILE, state.strokes_done, state.partial_mm)
-    sim2 = TracedSimulator(profile=PROFILE)
+    sim2 = simulator.GrblSimulator(profile=PROFILE)
     JobRunner(_client(sim2), resumed, PROFILE, strokes_total=len(job.strokes)).run()
     # every job stroke is covered; garbled lines may have drawn wrong marks before the stop, which the
     # report owns up to, so only coverage is asserted here

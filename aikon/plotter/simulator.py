@@ -810,8 +810,10 @@ class GrblSimulator:
 
     def _reset(self, *, announce_alarm: bool) -> None:
         was_alarm = self.state in ("Alarm", "Sleep") or self._critical
-        self._settle_position()
+        # Cut first: the trace must end where the pen stopped, inside the block
+        # in progress, before settling forgets that block.
         self._cut_stroke()
+        self._settle_position()
         self._set_spindle("M5", 0.0)
         gc = self.gc
         self._boot()
