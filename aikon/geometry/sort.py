@@ -9,9 +9,10 @@ closed path so that this travel is short:
    of each path (a spatial index over all path ends, scipy's ``cKDTree``).
 2. **Local improvement** under a time budget and a move cap: 2-opt moves
    (reverse a run of paths, which also flips each path in it) and Or-opt moves
-   (move one path elsewhere, either way round), both restricted to the ``k``
-   nearest path ends of each end (neighbour lists) and driven by a work queue
-   of paths whose surroundings changed ("don't-look bits").
+   (move a run of one to three paths elsewhere, either way round), both
+   restricted to the ``k`` nearest path ends of each end (neighbour lists)
+   and driven by a work queue of paths whose surroundings changed
+   ("don't-look bits").
 3. **Closed paths** (first point equal to last) are rotated to start at the
    vertex that is cheapest to reach from the previous path and to leave for
    the next one.
@@ -310,18 +311,22 @@ def _improve(ends: np.ndarray, start_xy: np.ndarray, order: list[int], rev_in: l
             pos[seg] = idx
             rev[seg] ^= 1
 
-    def move_after(q: int, x: int) -> None:
-        """Move path q to the position just after path x (cyclically)."""
-        j = pos_v[q]
+    def move_block_after(j0: int, j1: int, x: int, flip: bool) -> None:
+        """Move the paths at positions j0..j1 to just after path x, reversed if ``flip``."""
+        size = j1 - j0 + 1
+        block = tour[j0:j1 + 1].copy()
+        if flip:
+            block = block[::-1].copy()
+            rev[block] ^= 1
         i = pos_v[x]
-        if j > i:
-            tour[i + 2:j + 1] = tour[i + 1:j].copy()
-            tour[i + 1] = q
-            pos[tour[i + 1:j + 1]] = np.arange(i + 1, j + 1)
-        else:
-            tour[j:i] = tour[j + 1:i + 1].copy()
-            tour[i] = q
-            pos[tour[j:i + 1]] = np.arange(j, i + 1)
+        if j0 > i:  # the block lies after x: shift the paths between right
+            tour[i + 1 + size:j1 + 1] = tour[i + 1:j0].copy()
+            tour[i + 1:i + 1 + size] = block
+            pos[tour[i + 1:j1 + 1]] = np.arange(i + 1, j1 + 1)
+        else:  # the block lies before x: shift the paths between left
+            tour[j0:i + 1 - size] = tour[j1 + 1:i + 1].copy()
+            tour[i + 1 - size:i + 1] = block
+            pos[tour[j0:i + 1]] = np.arange(j0, i + 1)
 
     queue = deque(tour.tolist())
     queued = bytearray([1]) * m
@@ -384,18 +389,37 @@ def _improve(ends: np.ndarray, start_xy: np.ndarray, order: list[int], rev_in: l
                     if gain > best_gain:
                         best_gain = gain
                         best = (0, q, i, j, tq)
-                # Or-opt: take q out (joining its neighbours a, b) and put it
-                # between p and sp so that v touches u.
-                qa = tour_v[j - 1]
-                qb = tour_v[(j + 1) % m]
-                a = 2 * qa + 1 - rev_v[qa]
-                b = 2 * qb + rev_v[qb]
-                removed = dist(a, q_in) + dist(q_out, b) + d_us - dist(a, b)
-                w = v ^ 1  # q's other end, which then touches s
-                gain = removed - d_uv - dist(w, s)
-                if gain > best_gain:
-                    best_gain = gain
-                    best = (1, q, qa, qb, v)
+                # Or-opt: take out a run of 1-3 paths that has v at one end
+                # (joining the paths either side, a and b) and put it between
+                # p and sp so that v touches u and its other end w touches s.
+                forward_run = v == q_in  # v is the run's entry: the run extends forward from q
+                for size in (1, 2, 3):
+                    if forward_run:
+                        j0, j1 = j, j + size - 1
+                    else:
+                        j0, j1 = j - size + 1, j
+                    if j0 < 0 or j1 >= m:
+                        break  # runs do not wrap round the array's end
+                    if size > 1:
+                        new_pos = j1 if forward_run else j0
+                        if new_pos == i or tour_v[new_pos] == sp:
+                            break  # the run would include p or sp
+                    first = tour_v[j0]
+                    last = tour_v[j1]
+                    e_in = 2 * first + rev_v[first]
+                    e_out = 2 * last + 1 - rev_v[last]
+                    qa = tour_v[j0 - 1]
+                    qb = tour_v[(j1 + 1) % m]
+                    a = 2 * qa + 1 - rev_v[qa]
+                    b = 2 * qb + rev_v[qb]
+                    w = e_out if forward_run else e_in
+                    gain = dist(a, e_in) + dist(e_out, b) + d_us - dist(a, b) - d_uv - dist(w, s)
+                    if gain > best_gain:
+                        best_gain = gain
+                        # Inserted after p (direction 1) the run must enter at
+                        # v; inserted before p (direction -1) it must leave at v.
+                        flip = (not forward_run) if direction == 1 else forward_run
+                        best = (1, j0, j1, flip, qa, qb, first, last)
             if best is None:
                 continue
             if best[0] == 0:
@@ -407,17 +431,9 @@ def _improve(ends: np.ndarray, start_xy: np.ndarray, order: list[int], rev_in: l
                     reverse_run(lo, hi - 1)
                 push(p, sp, q, tq)
             else:
-                _, q, qa, qb, v = best
-                if direction == 1:
-                    move_after(q, p)
-                    # v must become q's in end (it follows u).
-                    want_in = v
-                else:
-                    move_after(q, sp)
-                    # v must become q's out end (it precedes u).
-                    want_in = v ^ 1
-                rev[q] = want_in & 1
-                push(p, sp, q, qa, qb)
+                _, j0, j1, flip, qa, qb, first, last = best
+                move_block_after(j0, j1, p if direction == 1 else sp, flip)
+                push(p, sp, first, last, qa, qb)
             moves += 1
             improved = True
             break
