@@ -128,3 +128,22 @@ def test_input_is_not_modified():
     out = order_paths(paths, time_budget_s=None)
     assert all(np.array_equal(a, b) for a, b in zip(paths, copies))
     assert not any(np.shares_memory(o, p) for o in out for p in paths[:20])
+
+
+def test_improvement_never_worse_than_greedy_on_many_small_cases():
+    # Small tours exercise the edge cases of the moves: runs at the array's
+    # ends, runs next to p, the start position moving inside the cycle.
+    rng = np.random.default_rng(123)
+    for case in range(300):
+        n = int(rng.integers(3, 14))
+        paths = []
+        for _ in range(n):
+            k = int(rng.integers(1, 4))
+            paths.append(rng.uniform(0, 20, (k, 2)))
+        start = tuple(rng.uniform(0, 20, 2))
+        greedy = plan_order(paths, start=start, time_budget_s=0)
+        improved = plan_order(paths, start=start, time_budget_s=None, neighbours=int(rng.integers(2, 10)))
+        g = travel_length(greedy.apply(paths), start=start)
+        i = travel_length(improved.apply(paths), start=start)
+        assert i <= g + 1e-9, case
+        assert sorted(improved.order.tolist()) == list(range(n)), case
