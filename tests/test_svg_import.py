@@ -166,11 +166,29 @@ def test_round_trip_through_aikon_svg_writer(tmp_path):
     back = read_svg(out)
     assert back.page.width == pytest.approx(210, abs=1e-6) and back.page.height == pytest.approx(297, abs=1e-6)
     assert len(back.layers) == 2
-    assert [layer.name.endswith(name) for layer, name in zip(back.layers, ["lines", "shade"])] == [True, True]
+    assert [layer.name for layer in back.layers] == ["lines", "shade"]  # writer's "1-" prefix dropped
+    write_svg(back, tmp_path / "again.svg")
+    again = (tmp_path / "again.svg").read_text()
+    assert 'inkscape:label="1-lines"' in again and 'inkscape:label="2-shade"' in again
     for a, b in zip(paths, back.layers[0].paths):
         assert b == pytest.approx(a, abs=1e-3)
     assert back.layers[0].pen_width == pytest.approx(0.35, abs=1e-4)
     assert back.layers[0].color == "#112233"
+
+
+def test_use_instances_are_drawn_where_placed():
+    body = ('<defs><line id="l" x1="0" y1="0" x2="10" y2="0"/></defs>'
+            '<use xlink:href="#l" x="5" y="5"/><use href="#l" transform="translate(0,20) scale(2)"/>')
+    d = read_svg(svg('xmlns:xlink="http://www.w3.org/1999/xlink" width="100mm" height="100mm" viewBox="0 0 100 100"',
+                     body))
+    assert [p.tolist() for p in d.layers[0].paths] == [[[5, 5], [15, 5]], [[0, 20], [20, 20]]]
+
+
+def test_layer_label_numbering_only_stripped_at_its_own_position():
+    body = ('<g inkscape:groupmode="layer" inkscape:label="2-first"><line x1="0" y1="0" x2="1" y2="0"/></g>'
+            '<g inkscape:groupmode="layer" inkscape:label="2-second"><line x1="0" y1="1" x2="1" y2="1"/></g>')
+    d = read_svg(svg('width="10mm" height="10mm" viewBox="0 0 10 10"', body))
+    assert [layer.name for layer in d.layers] == ["2-first", "second"]
 
 
 def test_hidden_and_text_elements_are_ignored():

@@ -11,7 +11,10 @@ this module decides how the result maps onto the drawing model:
   ``inkscape:label``, else ``id``) become layers in document order, a nested
   layer being a layer of its own. A document without Inkscape layers keeps
   its top-level groups as layers instead. Shapes outside every layer go to
-  a layer named ``default`` (first, if it has any paths).
+  a layer named ``default`` (first, if it has any paths). A label ``k-name``
+  on the k-th layer (how aikon's SVG writer numbers layers) is read as
+  ``name``, so reading and writing again keeps the labels.
+- ``<use>`` instances are drawn where they are placed; ``<defs>`` alone are not.
 - The page is the SVG's ``width`` x ``height`` (mm, cm, in, pt, pc, or px at
   96 px per inch); without them, the ``viewBox`` size in px.
 - Text, images and hidden elements are ignored (a plotter cannot draw text
@@ -23,6 +26,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from pathlib import Path as FsPath
 import numpy as np
 
@@ -96,6 +100,8 @@ def read_svg(source: str | os.PathLike | bytes, *, tolerance_mm: float = 0.05) -
                     visit(element, layer, False)
                 else:
                     visit(element, target, False)
+            elif isinstance(element, se.Use):  # an instance of a referenced element, transform applied
+                visit(element, target, False)
             elif isinstance(element, se.Shape):
                 paths = _shape_to_paths(element, tol_px, se)
                 if paths:
@@ -104,8 +110,11 @@ def read_svg(source: str | os.PathLike | bytes, *, tolerance_mm: float = 0.05) -
 
     visit(svg, default, True)
     layers = []
-    for name, paths, style in ([default] if default[1] else []) + collected:
-        layers.append(Layer(name=name, paths=tuple(paths), **style))
+    for index, (name, paths, style) in enumerate(([default] if default[1] else []) + collected, start=1):
+        # aikon's SVG writer labels layer k "k-<name>"; drop that prefix when
+        # it matches the layer's position, so read -> write keeps the labels.
+        numbered = re.fullmatch(rf"{index}-(.+)", name)
+        layers.append(Layer(name=numbered.group(1) if numbered else name, paths=tuple(paths), **style))
     metadata = {"source": label} if label != "<svg text>" else {}
     return Drawing(page=page, layers=tuple(layers), metadata=metadata)
 
