@@ -88,6 +88,14 @@ def test_already_optimal_order_is_not_made_worse():
     assert travel_length(out, start=(0, 0)) == pytest.approx(travel_length(paths, start=(0, 0)))
 
 
+def test_reordering_an_ordered_drawing_never_makes_it_worse():
+    paths = random_segments(2000, 21)
+    once = order_paths(paths, time_budget_s=None)
+    for neighbours in (3, 5, 10):
+        again = order_paths(once, time_budget_s=None, neighbours=neighbours)
+        assert travel_length(again, start=(0, 0)) <= travel_length(once, start=(0, 0)) + 1e-9
+
+
 def test_closed_path_starts_at_the_vertex_nearest_the_pen():
     square = P([10, 10], [20, 10], [20, 20], [10, 20], [10, 10])
     first = P([0, 0], [19, 21])  # ends next to the corner (20, 20)

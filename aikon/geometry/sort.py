@@ -110,7 +110,8 @@ def order_paths(paths: Sequence[Path], *, start: Sequence[float] = (0.0, 0.0), a
     start : (2,) sequence, mm
         Pen position before the first path (e.g. home at the page origin).
     allow_reverse : bool
-        If False, open paths are always drawn in their given direction.
+        If False, open paths are always drawn in their given direction (and
+        only the greedy pass runs: the improvement moves reverse paths).
     time_budget_s : float or None
         Wall-clock limit for the improvement pass in seconds (None: no time
         limit, stop when no move improves or at ``max_moves``).
@@ -126,7 +127,8 @@ def order_paths(paths: Sequence[Path], *, start: Sequence[float] = (0.0, 0.0), a
     Returns
     -------
     tuple of (N, 2) float64 arrays, mm
-        New arrays; the input is not modified.
+        New arrays; the input is not modified. The pen-up travel is never
+        longer than drawing the paths in their given order.
 
     Examples
     --------
@@ -166,6 +168,13 @@ def plan_order(paths: Sequence[Path], *, start: Sequence[float] = (0.0, 0.0), al
     k = int(max(1, min(neighbours, 2 * n - 1)))
     neighbour_lists, neighbour_dists = _neighbour_lists(ends, start_xy, k)
     order, rev = _greedy(ends, can_enter, start_xy, neighbour_lists)
+    # Improve whichever is shorter, the greedy tour or the given order, so the
+    # result is never worse than the input (re-optimising an optimised
+    # drawing must not undo it).
+    identity = list(range(n))
+    forward = [0] * n
+    if _tour_travel(ends, identity, forward, start_xy) < _tour_travel(ends, order, rev, start_xy):
+        order, rev = identity, forward
     moves = 0
     if n >= 3 and allow_reverse and (time_budget_s is None or time_budget_s > 0) and (max_moves is None or max_moves > 0):
         order, rev, moves = _improve(ends, start_xy, order, rev, neighbour_lists, neighbour_dists,
@@ -173,6 +182,15 @@ def plan_order(paths: Sequence[Path], *, start: Sequence[float] = (0.0, 0.0), al
     rotation = _rotate_closed(paths, closed, order, rev, start_xy)
     return PathOrder(np.asarray(order, dtype=np.int64), np.asarray(rev, dtype=bool),
                      np.asarray(rotation, dtype=np.int64), moves)
+
+
+def _tour_travel(ends: np.ndarray, order: Sequence[int], rev: Sequence[int], start_xy: np.ndarray) -> float:
+    """Pen-up travel (mm) of drawing paths in ``order``, reversed per ``rev``, from ``start_xy``."""
+    entry = 2 * np.asarray(order, dtype=np.int64) + np.asarray(rev, dtype=np.int64)
+    exits = entry ^ 1
+    hops = ends[entry[1:]] - ends[exits[:-1]]
+    first = ends[entry[0]] - start_xy
+    return float(np.hypot(*first) + np.hypot(hops[:, 0], hops[:, 1]).sum())
 
 
 def _neighbour_lists(ends: np.ndarray, start_xy: np.ndarray, k: int) -> tuple[list[list[int]], list[list[float]]]:
