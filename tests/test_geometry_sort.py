@@ -46,8 +46,9 @@ def test_greedy_picks_nearest_end_and_reverses():
 def test_no_reversal_keeps_directions():
     a = P([10, 0], [0, 0])
     b = P([20, 0], [11, 0])
-    out = order_paths([a, b], allow_reverse=False, time_budget_s=None)
-    assert sorted(p.tolist() for p in out) == sorted([a.tolist(), b.tolist()])
+    ring = P([30, 0], [31, 0], [31, 1], [30, 0])
+    out = order_paths([a, b, ring], allow_reverse=False, time_budget_s=None)
+    assert sorted(p.tolist() for p in out) == sorted([a.tolist(), b.tolist(), ring.tolist()])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

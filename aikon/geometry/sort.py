@@ -161,10 +161,11 @@ def plan_order(paths: Sequence[Path], *, start: Sequence[float] = (0.0, 0.0), al
     ends = np.empty((2 * n, 2), dtype=np.float64)
     ends[0::2] = firsts
     ends[1::2] = lasts
-    # A path that may not be reversed offers only its first point as an entry.
+    # A path that may not be reversed offers only its first point as an entry
+    # (for a closed path that is the same point as its last).
     can_enter = np.ones(2 * n, dtype=bool)
     if not allow_reverse:
-        can_enter[1::2] = closed  # a closed path's last point is its first
+        can_enter[1::2] = False
     k = int(max(1, min(neighbours, 2 * n - 1)))
     neighbour_lists, neighbour_dists = _neighbour_lists(ends, start_xy, k)
     order, rev = _greedy(ends, can_enter, start_xy, neighbour_lists)
