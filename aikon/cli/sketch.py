@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
     from aikon.drawing import drawing_stats
     from aikon.imaging import load_image
-    from aikon.pipeline import DEFAULT_WORKING_PX, SketchOptions, sketch
+    from aikon.pipeline import DEFAULT_WORKING_PX, PIPELINE_STAGES, SketchOptions, sketch
     from aikon.progress import ProgressBar
 
     options = SketchOptions(
@@ -154,7 +154,6 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         from aikon.fileio import write_text_atomic
 
-        pipeline_keys = ["detect", "frame", "tones", "lines", "hatching", "layout", "optimize", "svg"]
         report = {
             "input": str(args.input),
             "image_size": [int(image.shape[1]), int(image.shape[0])],
@@ -166,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
             "page_mm": [result.drawing.page.width, result.drawing.page.height],
             "mm_per_px": result.mm_per_px,
             "timings_s": {k: round(v, 4) for k, v in timings.items()},
-            "pipeline_s": round(sum(timings.get(k, 0.0) for k in pipeline_keys), 4),
+            "pipeline_s": round(sum(timings.get(k, 0.0) for k in PIPELINE_STAGES), 4),
+            "process_s": round(time.perf_counter() - started, 4),
             "paths": stats["paths"],
             "points": stats["points"],
             "pen_down_mm": stats["pen_down_mm"],
