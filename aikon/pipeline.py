@@ -21,6 +21,7 @@ import numpy as np
 
 from aikon.drawing import Drawing, Layer, Page, from_pixels, parse_paper
 from aikon.errors import AikonError, NoFaceError
+from aikon.strokes.hatching import DEFAULT_MAX_COVERAGE
 
 # Long side, in pixels, of the framed portrait the image stages work on. The
 # pen, not the photo, limits detail: at 0.3 mm pen width a 180 mm tall drawing
@@ -50,6 +51,7 @@ class SketchOptions:
     working_px: int = DEFAULT_WORKING_PX
     lines: bool = True
     shading: bool = True
+    max_coverage: float = DEFAULT_MAX_COVERAGE  # ink coverage of the darkest tone
     optimize: bool = True
     # Ordering improvement: capped by a move count, not a clock, so the same
     # seed gives the same SVG on any machine; a time budget is opt-in.
@@ -67,6 +69,7 @@ class SketchResult:
     warnings: list[str] = field(default_factory=list)
     optimize_report: dict | None = None
     mm_per_px: float = 0.0
+    frame_box_mm: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # where the framed image lies on the page
 
 
 class _Timer:
@@ -136,6 +139,8 @@ def sketch(image: np.ndarray, options: SketchOptions = SketchOptions(), *,
 
     if not 2 <= options.levels <= 12:
         raise AikonError(f"--levels must be between 2 and 12, got {options.levels}")
+    if not 0.05 <= options.max_coverage <= 0.98:
+        raise AikonError(f"--max-coverage must be between 0.05 and 0.98, got {options.max_coverage:g}")
     if not 0.05 <= options.pen_width <= 5:
         raise AikonError(f"--pen-width must be between 0.05 and 5 mm, got {options.pen_width:g}")
     page: Page = parse_paper(options.paper, landscape=options.landscape)
@@ -173,7 +178,8 @@ def sketch(image: np.ndarray, options: SketchOptions = SketchOptions(), *,
     shade_px: dict[int, list[np.ndarray]] = {}
     if options.shading:
         with timer.stage("hatching"):
-            shade_px = hatch_regions(tones.labels, tones.level_lightness, pen_width_px=pen_width_px)
+            shade_px = hatch_regions(tones.labels, tones.level_lightness, pen_width_px=pen_width_px,
+                                     max_coverage=options.max_coverage)
 
     with timer.stage("layout"):
         # Pixel (c, r) covers [c - 0.5, c + 0.5] x [r - 0.5, r + 0.5]: shift by half a
@@ -206,4 +212,5 @@ def sketch(image: np.ndarray, options: SketchOptions = SketchOptions(), *,
             report = {"before": optimized.before, "after": optimized.after,
                       "seconds": round(optimized.seconds, 4)}
     return SketchResult(drawing=drawing, faces=faces, subject=frame.subject, frame=frame,
-                        timings=timer.timings, warnings=warnings, optimize_report=report, mm_per_px=mm_per_px)
+                        timings=timer.timings, warnings=warnings, optimize_report=report, mm_per_px=mm_per_px,
+                        frame_box_mm=(offset[0], offset[1], work_w * mm_per_px, work_h * mm_per_px))

@@ -47,6 +47,8 @@ def register(sub) -> None:
     d.add_argument("--levels", type=int, default=5, metavar="K", help="tone levels for k-means (default 5)")
     d.add_argument("--seed", type=int, default=0, help="random seed (same seed, same SVG; default 0)")
     d.add_argument("--pen-width", type=float, default=0.3, metavar="MM", help="pen width in mm (default 0.3)")
+    d.add_argument("--max-coverage", type=float, default=None, metavar="C",
+                   help="ink coverage of the darkest tone, 0..1 (default 0.9): lower is lighter and quicker to plot")
     d.add_argument("--paper", default="A4", help="A2..A6, Letter, Legal, Tabloid or WxH in mm (default A4)")
     d.add_argument("--landscape", action="store_true", help="landscape orientation")
     d.add_argument("--margin", type=float, default=15.0, metavar="MM", help="page margin in mm (default 15)")
@@ -112,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         working_px=args.working_px or DEFAULT_WORKING_PX, lines=not args.no_lines, shading=not args.no_shading,
         optimize=not args.no_optimize,
         **({"time_budget_s": args.time_budget} if args.time_budget is not None else {}),
+        **({"max_coverage": args.max_coverage} if args.max_coverage is not None else {}),
     )
     stages = ["load", "detect", "frame", "tones", "lines", "hatching", "layout", "optimize", "svg"]
     bar = ProgressBar(len(stages), "sketch", enabled=None if not args.quiet else False)
@@ -153,6 +156,13 @@ def run(args: argparse.Namespace) -> int:
     stats = drawing_stats(result.drawing)
     if args.report:
         from aikon.fileio import write_text_atomic
+        from aikon.score import score_drawing
+
+        # The drawing against the framed photo it was made from (aikon score's method).
+        t0 = time.perf_counter()
+        score = score_drawing(result.drawing, result.frame.image, frame_box_mm=result.frame_box_mm,
+                              profile=args.profile if args.gcode else "grbl-servo")
+        timings["score"] = time.perf_counter() - t0
 
         report = {
             "input": str(args.input),
@@ -161,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
             "faces": [f.to_json() for f in result.faces],
             "subject": list(result.subject),
             "framing": {"crop_box": list(result.frame.crop_box), "rotation_deg": round(result.frame.rotation_deg, 3),
+                        "center": [round(float(v), 3) for v in result.frame.center],
+                        "frame_box_mm": [round(float(v), 4) for v in result.frame_box_mm],
                         "whole_image": result.frame.whole_image},
             "page_mm": [result.drawing.page.width, result.drawing.page.height],
             "mm_per_px": result.mm_per_px,
@@ -174,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
             "pen_lifts": stats["pen_lifts"],
             "layers": {layer.name: len(layer.paths) for layer in result.drawing.layers},
             "optimize": result.optimize_report,
+            "score": score,
             "warnings": result.warnings,
             "options": {"levels": args.levels, "seed": args.seed, "pen_width_mm": args.pen_width,
                         "paper": args.paper, "landscape": args.landscape, "margin_mm": args.margin},

@@ -14,7 +14,6 @@ from aikon.drawing import Drawing
 from aikon.errors import InputError
 from aikon.fileio import atomic_output
 
-_SHIFT = 4  # cv2 sub-pixel bits: coordinates carry 1/16 px
 _NAMED = {"black": (0, 0, 0), "red": (200, 30, 30), "blue": (30, 60, 200), "green": (20, 140, 40),
           "brown": (120, 70, 30), "gray": (128, 128, 128), "grey": (128, 128, 128)}
 
@@ -31,7 +30,12 @@ def _rgb(color: str) -> tuple[int, int, int]:
 
 
 def render_drawing(drawing: Drawing, *, px_per_mm: float = 4.0, color: bool = True) -> np.ndarray:
-    """Render ``drawing`` on white paper.
+    """Render ``drawing`` on white paper, strokes at their true pen width.
+
+    Each layer's ink coverage comes from :func:`aikon.score.ink_coverage`
+    (supersampled, so a 0.3 mm pen looks 0.3 mm wide at any angle, not the
+    wider lines of OpenCV's anti-aliasing); layers are laid over each other
+    like inks, in drawing order.
 
     Parameters
     ----------
@@ -46,24 +50,27 @@ def render_drawing(drawing: Drawing, *, px_per_mm: float = 4.0, color: bool = Tr
     (H, W, 3) uint8 RGB image if ``color`` else (H, W) uint8, 255 = paper, where
     H = round(page.height * px_per_mm) and W = round(page.width * px_per_mm).
     """
-    import cv2
+    from aikon.score import ink_coverage
 
     width_px = max(1, int(round(drawing.page.width * px_per_mm)))
     height_px = max(1, int(round(drawing.page.height * px_per_mm)))
     if width_px * height_px > 200_000_000:
         raise InputError(f"preview of {width_px}x{height_px} px is too large: lower the resolution")
-    canvas = np.full((height_px, width_px, 3) if color else (height_px, width_px), 255, np.uint8)
-    scale = px_per_mm * (1 << _SHIFT)
+    paper = np.ones((height_px, width_px, 3) if color else (height_px, width_px), np.float64)
+    box = (0.0, 0.0, drawing.page.width, drawing.page.height)
+    # One coverage raster per ink colour (layers of one colour do not darken each other).
+    by_color: dict[str, list] = {}
     for layer in drawing.layers:
-        ink = _rgb(layer.color) if color else 0
-        thickness = max(1, int(round(layer.pen_width * px_per_mm)))
-        # cv2 uses pixel centres at integer coordinates; the page's pixel (i, j)
-        # covers [i, i+1) mm/px, so shift by half a pixel.
-        pts = [np.round(p * scale - (1 << (_SHIFT - 1))).astype(np.int32).reshape(-1, 1, 2)
-               for p in layer.paths if len(p)]
-        if pts:
-            cv2.polylines(canvas, pts, False, ink, thickness, cv2.LINE_AA, _SHIFT)
-    return canvas
+        if layer.paths and layer.pen_width > 0:
+            by_color.setdefault(layer.color if color else "black", []).append(layer)
+    for ink_name, layers in by_color.items():
+        coverage = ink_coverage(drawing.with_layers(layers), box, px_per_mm=px_per_mm)[:height_px, :width_px]
+        if color:
+            ink = np.asarray(_rgb(ink_name), np.float64) / 255.0
+            paper *= 1.0 - coverage[..., None] * (1.0 - ink)
+        else:
+            paper *= 1.0 - coverage
+    return np.round(paper * 255.0).astype(np.uint8)
 
 
 def write_preview(drawing: Drawing, path: str | os.PathLike, *, px_per_mm: float | None = None,

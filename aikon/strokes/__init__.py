@@ -13,6 +13,7 @@ from aikon.strokes.hatching import (
     hatch_regions,
     hatch_spacing_for_levels,
     ink_length,
+    tone_matched_spacing,
 )
 from aikon.strokes.lines import edge_map, salient_lines, smooth_polyline, trace_skeleton
 
@@ -26,4 +27,5 @@ __all__ = [
     "hatch_regions",
     "hatch_spacing_for_levels",
     "ink_length",
+    "tone_matched_spacing",
 ]

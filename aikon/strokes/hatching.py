@@ -27,6 +27,7 @@ import numpy as np
 
 __all__ = [
     "hatch_spacing_for_levels",
+    "tone_matched_spacing",
     "hatch_angles_for_levels",
     "hatch_mask",
     "hatch_regions",
@@ -43,6 +44,71 @@ _SAMPLES_PER_PX = 2.0
 # one-pixel steps of a staircase edge, but never cross a real gap or notch.
 _CONNECTOR_INSIDE = 0.35
 _CONNECTOR_BLUR_PX = 0.8
+
+
+#: Ink coverage of the darkest tone level by default (both hatch directions
+#: together). Chosen with ``benchmarks/bench_quality.py``: see README, "Drawing quality".
+DEFAULT_MAX_COVERAGE = 0.9
+
+
+def _lightness_to_reflectance(lightness: np.ndarray) -> np.ndarray:
+    """CIE L* (0..100) to relative luminance (0..1)."""
+    l_star = np.asarray(lightness, dtype=np.float64)
+    return np.where(l_star > 8.0, ((l_star + 16.0) / 116.0) ** 3, l_star / 903.3)
+
+
+def _reflectance_to_lightness(reflectance: float) -> float:
+    y = float(reflectance)
+    return 116.0 * y ** (1.0 / 3.0) - 16.0 if y > 216.0 / 24389.0 else 903.3 * y
+
+
+def tone_matched_spacing(level_lightness: Sequence[float], pen_width_px: float, *,
+                         max_coverage: float = DEFAULT_MAX_COVERAGE) -> np.ndarray:
+    """Hatch spacing per level so that each level's ink coverage reproduces its tone.
+
+    The levels' lightness is mapped linearly onto the range a pen can reach:
+    level 0 (lightest, left blank) to paper white, the darkest level to the
+    lightness of ``max_coverage`` ink. A target reflectance R needs ink
+    coverage c = 1 - R; one hatch direction of spacing s covers c = w / s
+    (w the pen width); the darkest level's two crossing directions together
+    cover 1 - (1 - w / s)^2.
+
+    Parameters
+    ----------
+    level_lightness : (K,) sequence of float
+        L* of each level, decreasing (level 0 lightest).
+    pen_width_px : float
+        Pen width in pixels.
+    max_coverage : float
+        Fraction of paper covered by ink in the darkest level, in (0, 1).
+
+    Returns
+    -------
+    (K,) float64 spacings in pixels: ``inf`` for level 0, then strictly
+    decreasing, never below the pen width.
+
+    >>> np.round(tone_matched_spacing([90.0, 60.0, 30.0], 1.0, max_coverage=0.75), 3)
+    array([ inf, 2.18, 2.  ])
+    """
+    if not 0.0 < max_coverage < 1.0:
+        raise ValueError(f"max_coverage must be between 0 and 1, got {max_coverage}")
+    if not pen_width_px > 0:
+        raise ValueError(f"pen_width_px must be positive, got {pen_width_px}")
+    lightness = np.asarray(level_lightness, dtype=np.float64)
+    levels = len(lightness)
+    spacing = np.full(levels, np.inf)
+    if levels < 2:
+        return spacing
+    floor = _reflectance_to_lightness(1.0 - max_coverage)
+    span = max(lightness[0] - lightness[-1], 1e-6)
+    target = floor + (100.0 - floor) * np.clip((lightness - lightness[-1]) / span, 0.0, 1.0)
+    coverage = np.clip(1.0 - _lightness_to_reflectance(target), 1e-3, max_coverage)
+    for level in range(1, levels):
+        per_direction = 1.0 - np.sqrt(1.0 - coverage[level]) if level == levels - 1 else coverage[level]
+        spacing[level] = pen_width_px / per_direction
+    for level in range(2, levels):  # strictly denser with darkness
+        spacing[level] = min(spacing[level], spacing[level - 1] * 0.999)
+    return np.maximum(spacing, pen_width_px * 1.001)
 
 
 def hatch_spacing_for_levels(
@@ -155,6 +221,7 @@ def hatch_regions(
     link: bool = True,
     max_link_shift: float = 2.0,
     min_segment_px: float | None = None,
+    max_coverage: float = DEFAULT_MAX_COVERAGE,
 ) -> dict[int, list[np.ndarray]]:
     """Hatch every tone region with lines spaced by its tone.
 
@@ -170,7 +237,7 @@ def hatch_regions(
     spacing_px_for_level : (K,) sequence of float, optional
         Distance between hatch lines per level, in pixels; ``inf`` (or 0, or
         a negative value) leaves a level blank. Default
-        :func:`hatch_spacing_for_levels`.
+        :func:`tone_matched_spacing` with ``max_coverage``.
     angles_deg : (K,) sequence, optional
         Per level, one angle or a sequence of angles in degrees (two for
         cross-hatching); an empty sequence leaves the level blank. Default
@@ -184,6 +251,8 @@ def hatch_regions(
     min_segment_px : float, optional
         Drop hatch segments shorter than this (default: the pen width, at
         least 1 px); they would be dots.
+    max_coverage : float
+        Ink coverage of the darkest level for the default spacing.
 
     Returns
     -------
@@ -200,7 +269,7 @@ def hatch_regions(
         raise ValueError(f"labels must be 2-D, got shape {labels.shape}")
     levels = len(level_lightness)
     spacing = (
-        hatch_spacing_for_levels(levels, pen_width_px, level_lightness=level_lightness)
+        tone_matched_spacing(level_lightness, pen_width_px, max_coverage=max_coverage)
         if spacing_px_for_level is None
         else np.asarray(spacing_px_for_level, dtype=np.float64)
     )
