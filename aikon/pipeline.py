@@ -207,7 +207,9 @@ def sketch(image: np.ndarray, options: SketchOptions = SketchOptions(), *,
         from aikon.geometry.optimize import optimize_drawing
 
         with timer.stage("optimize"):
-            drawing, optimized = optimize_drawing(drawing, time_budget_s=options.time_budget_s,
+            # No simplification pass: the line tracer already simplifies to half the
+            # pen width and hatch polylines hold only their corner points.
+            drawing, optimized = optimize_drawing(drawing, simplify_tol=0.0, time_budget_s=options.time_budget_s,
                                                   max_moves=options.max_moves, seed=options.seed)
             report = {"before": optimized.before, "after": optimized.after,
                       "seconds": round(optimized.seconds, 4)}

@@ -28,9 +28,10 @@ def _fmt(value: float) -> str:
 
 
 def _points_attr(path: Path) -> str:
-    # Round once in numpy, then format; "-0" is normalised so output is stable.
-    rounded = np.round(np.asarray(path, dtype=np.float64), DECIMALS) + 0.0
-    return " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in rounded)
+    # Round once in numpy (adding 0.0 turns -0.0 into 0.0), then print the
+    # shortest form: after rounding to 3 decimals, 10 significant digits are exact.
+    rounded = (np.round(np.asarray(path, dtype=np.float64), DECIMALS) + 0.0).tolist()
+    return " ".join(f"{x:.10g},{y:.10g}" for x, y in rounded)
 
 
 def drawing_to_svg(drawing: Drawing, *, title: str | None = None) -> str:
