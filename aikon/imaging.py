@@ -103,6 +103,11 @@ def load_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> np.
     if limit <= 0:
         raise AikonError(f"max_pixels must be positive, got {max_pixels}")
     _check_file(file)
+    # Register exactly the decoders we accept: Pillow would otherwise import
+    # all of its ~40 plugins on the first WebP or TIFF lookup.
+    from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, PngImagePlugin, PpmImagePlugin  # noqa: F401
+    from PIL import TiffImagePlugin, WebPImagePlugin  # noqa: F401
+
     with warnings.catch_warnings():
         # We enforce our own limit from the header below; Pillow's warning for
         # images between its limit and twice it would only be noise.
