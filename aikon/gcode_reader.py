@@ -931,6 +931,23 @@ class Move:
     line: int = 0
 
 
+def _append_motion(moves: list[Move], action: MotionAction, position: Vec3, pen_down: bool, model: PenModel,
+                   number: int) -> tuple[Vec3, bool]:
+    """Append the move for one motion (and a ``"pen"`` move when a Z pen crosses its heights).
+
+    Returns the new ``(position, pen_down)``. A Z pen counts as down for a
+    move only if it was down before and the move ends at a down height.
+    """
+    z_pen = model.kind == "z"
+    moves.append(Move("rapid" if action.kind == "rapid" else "feed", position, action.target, action.feed,
+                      pen_down and (not z_pen or model.z_is_down(action.target[2])), line=number))
+    position = action.target
+    if z_pen and model.z_is_down(position[2]) != pen_down:
+        pen_down = not pen_down
+        moves.append(Move("pen", position, position, None, pen_down, line=number))
+    return position, pen_down
+
+
 def interpret(lines: Iterable[str], *, pen: object = None, dialect: str = "grbl",
               arc_tolerance: float = 0.002) -> list[Move]:
     """Interpret a G-code program into :class:`Move` records.
@@ -990,13 +1007,7 @@ def interpret(lines: Iterable[str], *, pen: object = None, dialect: str = "grbl"
             elif isinstance(action, DwellAction):
                 moves.append(Move("dwell", position, position, None, pen_down, action.seconds, number))
             elif isinstance(action, MotionAction):
-                moves.append(Move("rapid" if action.kind == "rapid" else "feed", position, action.target,
-                                  action.feed, pen_down and (model.kind != "z" or model.z_is_down(action.target[2])),
-                                  line=number))
-                position = action.target
-                if model.kind == "z" and model.z_is_down(position[2]) != pen_down:
-                    pen_down = not pen_down
-                    moves.append(Move("pen", position, position, None, pen_down, line=number))
+                position, pen_down = _append_motion(moves, action, position, pen_down, model, number)
             elif isinstance(action, ProgramAction) and action.code in ("M2", "M30") and model.kind == "servo":
                 if pen_down:  # program end switches the spindle (servo) off
                     pen_down = False
@@ -1053,13 +1064,7 @@ def _interpret_marlin(lines: Iterable[str], model: PenModel, arc_tolerance: floa
             raise InputError(f"line {number}: unsupported or invalid G-code ({error_message(result.error)})")
         for action in result.actions:
             if isinstance(action, MotionAction):
-                moves.append(Move("rapid" if action.kind == "rapid" else "feed", position, action.target,
-                                  action.feed, pen_down and (model.kind != "z" or model.z_is_down(action.target[2])),
-                                  line=number))
-                position = action.target
-                if model.kind == "z" and model.z_is_down(position[2]) != pen_down:
-                    pen_down = not pen_down
-                    moves.append(Move("pen", position, position, None, pen_down, line=number))
+                position, pen_down = _append_motion(moves, action, position, pen_down, model, number)
         state = result.state
     return moves
 

@@ -95,36 +95,17 @@ def naive_estimate(job) -> float:
 
 def simulate(lines: list[str], profile, step: float) -> float:
     """Stream ``lines`` into the simulator with character counting; seconds until idle."""
-    from aikon.plotter.simulator import GrblSimulator
+    from aikon.plotter.simulator import GrblSimulator, stream_counted
 
-    sim = GrblSimulator(profile=profile)
-    sim.advance(0.0)
-    sim.read()
-    start = sim.time
-    in_flight: list[int] = []
-    buffered = 0
-    i = 0
-    pending = b""
-    while i < len(lines) or in_flight or not sim.is_idle:
-        while i < len(lines) and buffered + len(lines[i]) + 1 <= 127:
-            data = (lines[i] + "\n").encode("ascii")
-            sim.feed(data)
-            in_flight.append(len(data))
-            buffered += len(data)
-            i += 1
-        sim.advance(step)
-        pending += sim.read()
-        *replies, pending = pending.split(b"\r\n")
-        for reply in replies:
-            if reply == b"ok" or reply.startswith(b"error:"):
-                if reply.startswith(b"error:"):
-                    raise SystemExit(f"simulator answered {reply!r}")
-                buffered -= in_flight.pop(0)
-            elif reply.startswith(b"ALARM"):
-                raise SystemExit(f"simulator raised {reply!r}")
-        if sim.time - start > 100_000:
-            raise SystemExit("simulation did not finish")
-    return sim.time - start
+    result = stream_counted(GrblSimulator(profile=profile), lines, step_s=step)
+    if result.errors:
+        line, code = result.errors[0]
+        raise SystemExit(f"simulator answered error:{code} to line {line}")
+    if result.stopped == "alarm":
+        raise SystemExit(f"simulator raised ALARM:{result.alarm_code}")
+    if result.stopped:
+        raise SystemExit(f"simulation did not finish ({result.stopped})")
+    return result.seconds
 
 
 def main() -> None:

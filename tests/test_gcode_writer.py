@@ -16,6 +16,7 @@ from aikon.gcode_reader import check_grbl_program, interpret, strokes_from_moves
 from aikon.output.gcode import gcode_job, gcode_lines, write_gcode
 from aikon.planner import limits_from_profile, plan_drawing, plan_steps, steps_from_gcode_moves
 from aikon.profiles import bundled_profile_dir, load_profile
+from test_profiles import write_profile
 
 GOLDEN = Path(__file__).parent / "golden" / "gcode"
 GCODE_PROFILES = ("grbl-servo", "grbl-z", "marlin-servo", "marlin-z")
@@ -43,12 +44,6 @@ def random_drawing(seed: int = 3, n: int = 40) -> Drawing:
         steps = rng.normal(0, 2.0, size=(int(rng.integers(2, 12)), 2))
         paths.append(as_path(np.clip(start + np.cumsum(steps, axis=0), 0, 150)))
     return Drawing(Page(150.0, 150.0), (Layer("random", tuple(paths)),))
-
-
-def _profile_file(tmp_path: Path, text: str, name: str = "custom.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 # --------------------------------------------------------------------------- golden files
@@ -222,7 +217,7 @@ def test_marlin_travel_sets_its_feed():
     ("back-right", -1, -1, "G0 X-110.000 Y-10.000"),
 ])
 def test_machine_transform_and_flips(tmp_path, origin, x_sign, y_sign, expected):
-    path = _profile_file(tmp_path, f'inherits = "grbl-servo"\nname = "t"\ndescription = "t"\n[work_area]\n'
+    path = write_profile(tmp_path, f'inherits = "grbl-servo"\nname = "t"\ndescription = "t"\n[work_area]\n'
                                    f'origin = "{origin}"\nx_sign = {x_sign}\ny_sign = {y_sign}\n')
     profile = load_profile(path)
     lines = gcode_lines(small_drawing(), profile)
@@ -232,14 +227,14 @@ def test_machine_transform_and_flips(tmp_path, origin, x_sign, y_sign, expected)
 
 
 def test_decimals_follow_profile(tmp_path):
-    path = _profile_file(tmp_path, 'inherits = "grbl-servo"\nname = "t"\ndescription = "t"\n'
+    path = write_profile(tmp_path, 'inherits = "grbl-servo"\nname = "t"\ndescription = "t"\n'
                                    '[gcode]\ndecimals = 1\n')
     lines = gcode_lines(small_drawing(), load_profile(path))
     assert "G1 X55.5 Y19.8 F3000" in lines  # page y 70.25 -> machine 19.75 -> 19.8
 
 
 def test_line_too_long_for_profile(tmp_path):
-    path = _profile_file(tmp_path, 'inherits = "marlin-servo"\nname = "t"\ndescription = "t"\n'
+    path = write_profile(tmp_path, 'inherits = "marlin-servo"\nname = "t"\ndescription = "t"\n'
                                    '[gcode]\ndecimals = 6\nmax_line_length = 20\n')
     with pytest.raises(ProfileError, match="max_line_length"):
         gcode_lines(small_drawing(), load_profile(path))
@@ -335,32 +330,15 @@ def test_input_drawing_not_modified():
 
 
 def stream_into_simulator(lines, profile, step: float = 0.005):
-    """Character-counting sender (128-byte RX buffer) on the simulator's virtual clock.
+    """Character-counting sender (127 usable RX bytes) on the simulator's virtual clock.
 
-    Returns (seconds until idle, simulator)."""
-    from aikon.plotter.simulator import GrblSimulator
+    Returns (seconds until idle, simulator); fails on any error, alarm or a run past an hour."""
+    from aikon.plotter.simulator import GrblSimulator, stream_counted
 
     sim = GrblSimulator(profile=profile)
-    sim.advance(0.0)
-    sim.read()
-    in_flight: list[int] = []
-    buffered, i, pending = 0, 0, b""
-    while i < len(lines) or in_flight or not sim.is_idle:
-        while i < len(lines) and buffered + len(lines[i]) + 1 <= 127:
-            data = (lines[i] + "\n").encode("ascii")
-            sim.feed(data)
-            in_flight.append(len(data))
-            buffered += len(data)
-            i += 1
-        sim.advance(step)
-        pending += sim.read()
-        *replies, pending = pending.split(b"\r\n")
-        for reply in replies:
-            assert not reply.startswith((b"error:", b"ALARM")), reply
-            if reply == b"ok":
-                buffered -= in_flight.pop(0)
-        assert sim.time < 3600
-    return sim.time, sim
+    result = stream_counted(sim, lines, step_s=step, time_limit_s=3600.0)
+    assert result.clean, result
+    return result.seconds, sim
 
 
 @pytest.mark.parametrize("name", ["grbl-servo", "grbl-z"])

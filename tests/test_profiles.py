@@ -32,7 +32,8 @@ def _bundled_text(name: str) -> str:
     return (bundled_profile_dir() / f"{name}.toml").read_text()
 
 
-def _write(tmp_path: Path, text: str, name: str = "mine.toml") -> Path:
+def write_profile(tmp_path: Path, text: str, name: str = "mine.toml") -> Path:
+    """Write a profile's TOML ``text`` to ``tmp_path / name`` (shared with test_gcode_writer)."""
     path = tmp_path / name
     path.write_text(text)
     return path
@@ -91,13 +92,13 @@ def test_unknown_name_lists_available():
 
 
 def test_load_by_path(tmp_path):
-    path = _write(tmp_path, _bundled_text("marlin-z"))
+    path = write_profile(tmp_path, _bundled_text("marlin-z"))
     assert load_profile(path).firmware == "marlin"
     assert load_profile(str(path)).source == str(path)
 
 
 def test_inherits_overrides_only_given_keys(tmp_path):
-    path = _write(tmp_path, 'inherits = "grbl-servo"\nname = "big"\ndescription = "bigger"\n'
+    path = write_profile(tmp_path, 'inherits = "grbl-servo"\nname = "big"\ndescription = "bigger"\n'
                             '[work_area]\nwidth = 600.0\n')
     profile = load_profile(path)
     base = load_profile("grbl-servo")
@@ -109,7 +110,7 @@ def test_inherits_overrides_only_given_keys(tmp_path):
 def _broken(tmp_path, old: str, new: str, base: str = "grbl-servo") -> Path:
     text = _bundled_text(base)
     assert old in text, old
-    return _write(tmp_path, text.replace(old, new, 1))
+    return write_profile(tmp_path, text.replace(old, new, 1))
 
 
 @pytest.mark.parametrize("old, new, key, words", [
@@ -146,29 +147,24 @@ def test_validation_names_file_and_key(tmp_path, old, new, key, words):
     assert words in message
 
 
-def test_z_mode_rules(tmp_path):
-    path = _broken(tmp_path, "up_z = 5.0", "up_z = -1.0", base="grbl-z")
-    with pytest.raises(ProfileError, match=r"pen\.up_z: must be above pen\.down_z"):
-        load_profile(path)
-    path = _broken(tmp_path, "z_speed = 10.0", 'z_speed = 10.0\nup_command = "M5"', base="grbl-z")
-    with pytest.raises(ProfileError, match=r"pen\.up_command: only used when pen\.mode = 'servo'"):
-        load_profile(path)
-    path = _broken(tmp_path, "z_acceleration = 200.0", "", base="grbl-z")
-    with pytest.raises(ProfileError, match=r"pen\.z_acceleration: missing key \(needed when pen\.mode = 'z'\)"):
-        load_profile(path)
-    path = _broken(tmp_path, "z_speed = 10.0", 'z_speed = 10.0\nup_command = "M5"', base="grbl-z")
-    with pytest.raises(ProfileError, match=r"pen\.up_command: only used when pen\.mode = 'servo'"):
-        load_profile(path)
+@pytest.mark.parametrize("old, new, message", [
+    ("up_z = 5.0", "up_z = -1.0", r"pen\.up_z: must be above pen\.down_z"),
+    ("z_speed = 10.0", 'z_speed = 10.0\nup_command = "M5"', r"pen\.up_command: only used when pen\.mode = 'servo'"),
+    ("z_acceleration = 200.0", "", r"pen\.z_acceleration: missing key \(needed when pen\.mode = 'z'\)"),
+])
+def test_z_mode_rules(tmp_path, old, new, message):
+    with pytest.raises(ProfileError, match=message):
+        load_profile(_broken(tmp_path, old, new, base="grbl-z"))
 
 
 def test_stray_table_for_firmware(tmp_path):
-    path = _write(tmp_path, _bundled_text("grbl-servo") + "\n[ebb]\nsteps_per_mm = 80.0\n")
+    path = write_profile(tmp_path, _bundled_text("grbl-servo") + "\n[ebb]\nsteps_per_mm = 80.0\n")
     with pytest.raises(ProfileError, match=r": ebb: unknown table for firmware 'grbl'"):
         load_profile(path)
 
 
 def test_bad_toml_and_missing_file(tmp_path):
-    path = _write(tmp_path, "name = \n")
+    path = write_profile(tmp_path, "name = \n")
     with pytest.raises(ProfileError, match="not valid TOML"):
         load_profile(path)
     with pytest.raises(ProfileError, match="file not found"):
@@ -195,7 +191,7 @@ def test_invalid_user_file_is_listed_with_reason(isolated_config):
 def test_machine_frame_origins_and_signs(tmp_path, origin, x_sign, y_sign, expected):
     text = (_bundled_text("grbl-servo").replace('origin = "front-left"', f'origin = "{origin}"')
             .replace("x_sign = 1", f"x_sign = {x_sign}").replace("y_sign = 1", f"y_sign = {y_sign}"))
-    profile = load_profile(_write(tmp_path, text))
+    profile = load_profile(write_profile(tmp_path, text))
     frame = profile.frame(100.0, 50.0)
     page = np.array([[10.0, 20.0]])
     machine = frame.to_machine(page)

@@ -244,28 +244,27 @@ def test_soft_reset_after_hold_complete_keeps_position_without_alarm():
 
 # ---- motion timing -------------------------------------------------------------------
 
+def assert_move_ends_at(sim, line: bytes, seconds: float, idle_status: str = "<Idle|") -> None:
+    """``line`` still runs 1 us before ``seconds`` and is done (status ``idle_status``...) 1 us after."""
+    sim.feed(line)
+    sim.advance(seconds - 1e-6)
+    assert status(sim).startswith("<Run|")
+    sim.advance(2e-6)
+    assert status(sim).startswith(idle_status)
+
+
 def test_single_move_time_equals_trapezoid_formula():
     # 100 mm at F3000 (50 mm/s), a = 500 mm/s^2: 0.1 s (2.5 mm) up, 0.1 s (2.5 mm) down,
     # 95 mm cruise at 50 mm/s: 2.1 s.
     expected = 0.1 + 0.1 + 95.0 / 50.0
     assert trapezoid_time(100.0, 50.0, 500.0) == pytest.approx(expected)
-    sim = new_sim(settings={120: 500, 121: 500})
-    sim.feed(b"G1 X100 F3000\n")
-    sim.advance(expected - 1e-6)
-    assert status(sim).startswith("<Run|")
-    sim.advance(2e-6)
-    assert status(sim).startswith("<Idle|MPos:100.000,0.000,0.000")
+    assert_move_ends_at(new_sim(settings={120: 500, 121: 500}), b"G1 X100 F3000\n", expected,
+                        "<Idle|MPos:100.000,0.000,0.000")
 
 
 def test_short_move_is_a_triangle():
     # 2 mm cannot reach 50 mm/s at 500 mm/s^2: t = 2 * sqrt(L / a).
-    expected = 2 * math.sqrt(2.0 / 500.0)
-    sim = new_sim()
-    sim.feed(b"G1 X2 F3000\n")
-    sim.advance(expected - 1e-6)
-    assert status(sim).startswith("<Run|")
-    sim.advance(2e-6)
-    assert status(sim).startswith("<Idle|")
+    assert_move_ends_at(new_sim(), b"G1 X2 F3000\n", 2 * math.sqrt(2.0 / 500.0))
 
 
 def test_collinear_moves_do_not_stop_at_the_joint():

@@ -106,6 +106,7 @@ def _write_outputs(sim, profile, args: argparse.Namespace) -> None:
 
 def _run_file(sim, args: argparse.Namespace) -> None:
     from aikon.plotter import grbl_codes as codes
+    from aikon.plotter.simulator import stream_counted
 
     try:
         with open(args.gcode, encoding="ascii", errors="strict") as fh:
@@ -117,29 +118,14 @@ def _run_file(sim, args: argparse.Namespace) -> None:
                          ) from None
     except OSError as exc:
         raise InputError(f"{args.gcode}: {exc.strerror}") from None
-    sim.read()
-    pending: list[int] = []
-    errors: list[str] = []
-    index = 0
-    acknowledged = 0
-    while index < len(lines) or pending:
-        while index < len(lines) and sum(pending) + len(lines[index]) + 1 <= codes.RX_BUFFER_SIZE:
-            data = (lines[index] + "\n").encode("ascii")
-            sim.feed(data)
-            pending.append(len(data))
-            index += 1
-        sim.advance(0.005)
-        for reply in sim.read().decode("ascii", "replace").split("\r\n"):
-            if reply == "ok" or reply.startswith("error:"):
-                pending.pop(0)
-                acknowledged += 1
-                if reply.startswith("error:"):
-                    errors.append(f"line {acknowledged}: {codes.error_message(int(reply[6:]))}")
-            elif reply.startswith("ALARM:"):
-                raise AikonError(f"the simulated machine stopped: {codes.alarm_message(int(reply[6:]))}")
-        if not sim.link_up or sim.stalled:
-            raise AikonError(f"the simulated machine stopped answering after line {sim.trace.lines_received}")
-    sim.run_until_idle()
+    result = stream_counted(sim, lines)
+    if result.stopped == "alarm":
+        raise AikonError(f"the simulated machine stopped: {codes.alarm_message(result.alarm_code or 0)}")
+    if result.stopped == "time limit":
+        raise AikonError(f"the simulated machine did not finish within {result.seconds:.0f} virtual seconds")
+    if result.stopped is not None:
+        raise AikonError(f"the simulated machine stopped answering after line {sim.trace.lines_received}")
+    errors = [f"line {line}: {codes.error_message(code)}" for line, code in result.errors]
     drawn = sum(len(s) - 1 for s in sim.trace.strokes)
     print(f"{len(lines)} lines, {len(sim.trace.strokes)} strokes ({drawn} segments) drawn, "
           f"machine time {sim.time:.1f} s", file=sys.stderr)

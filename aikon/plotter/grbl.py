@@ -75,6 +75,17 @@ def alarm_meaning(code: int) -> str:
     return grbl_codes.alarm_message(code)
 
 
+def code_meaning(kind: str, code: int | None) -> str | None:
+    """GRBL's text for an ``error`` or ``alarm`` code; ``None`` for other kinds or no code."""
+    if code is None:
+        return None
+    if kind == "error":
+        return error_meaning(code)
+    if kind == "alarm":
+        return alarm_meaning(code)
+    return None
+
+
 # --------------------------------------------------------------------------- parsers
 
 @dataclass(frozen=True)
@@ -176,11 +187,7 @@ class Response:
 
     @property
     def meaning(self) -> str | None:
-        if self.kind == "error" and self.code is not None:
-            return error_meaning(self.code)
-        if self.kind == "alarm" and self.code is not None:
-            return alarm_meaning(self.code)
-        return None
+        return code_meaning(self.kind, self.code)
 
 
 def parse_response(line: str) -> Response:
@@ -297,11 +304,7 @@ class Event:
 
     @property
     def meaning(self) -> str | None:
-        if self.kind == "error" and self.code is not None:
-            return error_meaning(self.code)
-        if self.kind == "alarm" and self.code is not None:
-            return alarm_meaning(self.code)
-        return None
+        return code_meaning(self.kind, self.code)
 
 
 class GrblClient:

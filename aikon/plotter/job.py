@@ -450,20 +450,19 @@ class Controls:
         self.abort_requested = False
         self.changed = threading.Event()
 
-    def request_pause(self) -> None:
+    def _request(self, name: str, value: bool) -> None:
         with self._lock:
-            self.pause_requested = True
-        self.changed.set()
+            setattr(self, name, value)
+        self.changed.set()  # wakes a runner waiting while paused
+
+    def request_pause(self) -> None:
+        self._request("pause_requested", True)
 
     def request_resume(self) -> None:
-        with self._lock:
-            self.pause_requested = False
-        self.changed.set()
+        self._request("pause_requested", False)
 
     def request_abort(self) -> None:
-        with self._lock:
-            self.abort_requested = True
-        self.changed.set()
+        self._request("abort_requested", True)
 
     def interrupt(self) -> None:
         """Ctrl-C: the first pauses (at the next pen-up), the next aborts."""
@@ -698,11 +697,15 @@ class JobRunner:
         client = self.client
         status = client.stop(timeout_s=self.finish_timeout_s)
         if status is not None and status.state != "Alarm":
-            pos = client.work_position(status)
-            if pos is not None:
-                self.tracker.on_position(pos, self.tracker.acked)
+            self._note_position(status)
         client.clear_lockout()
         return status
+
+    def _note_position(self, status: Status) -> None:
+        """A report taken after motion stopped: the current stroke is drawn up to its position."""
+        pos = self.client.work_position(status)
+        if pos is not None:
+            self.tracker.on_position(pos, self.tracker.acked)
 
     def _lift_and_park(self, *, park: bool) -> None:
         from aikon.plotter.grbl import stream_lines
@@ -755,19 +758,13 @@ class JobRunner:
                 pass
             try:
                 client.soft_reset()
-                status = client.query_status(timeout_s=2.0)
-                pos = client.work_position(status)
-                if pos is not None:
-                    self.tracker.on_position(pos, self.tracker.acked)
+                self._note_position(client.query_status(timeout_s=2.0))
             except PortError:
                 pass
             notes.append("the machine is locked: home ($H) or unlock ($X) before resuming; the pen may be down")
         elif fault.kind == "stall":
             try:
-                status = client.query_status(timeout_s=1.0)
-                pos = client.work_position(status)
-                if pos is not None:
-                    self.tracker.on_position(pos, self.tracker.acked)
+                self._note_position(client.query_status(timeout_s=1.0))
             except PortError:
                 pass
         self.state = "failed"

@@ -1046,3 +1046,116 @@ def _drawing(block) -> bool:
 
 def _fmt3(values: Sequence[float]) -> str:
     return ",".join(f"{v:.3f}" for v in values)
+
+
+# ---------------------------------------------------------------------- a sender on the virtual clock
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    """Outcome of :func:`stream_counted`.
+
+    Attributes
+    ----------
+    seconds : float
+        Virtual seconds from the first line sent until the machine was idle
+        (or until streaming stopped).
+    lines_answered : int
+        Lines answered with ``ok`` or ``error:N``.
+    errors : tuple of (int, int)
+        ``(line, code)`` for each line answered ``error:code`` (1-based).
+    stopped : str or None
+        Why streaming ended early: ``"alarm"`` (``alarm_code`` set),
+        ``"disconnect"`` (the link went down), ``"stall"`` (the firmware
+        hung) or ``"time limit"``; ``None`` when every line was answered and
+        the machine came to rest.
+    alarm_code : int or None
+    """
+
+    seconds: float
+    lines_answered: int
+    errors: tuple[tuple[int, int], ...] = ()
+    stopped: str | None = None
+    alarm_code: int | None = None
+
+    @property
+    def clean(self) -> bool:
+        """Every line answered ``ok`` and the machine came to rest."""
+        return self.stopped is None and not self.errors
+
+
+def _reply_code(reply: bytes) -> int:
+    """N of ``error:N`` / ``ALARM:N`` (0 when the number is unreadable)."""
+    digits = reply.partition(b":")[2].strip()
+    return int(digits) if digits.isdigit() else 0
+
+
+def stream_counted(sim: GrblSimulator, lines: Sequence[str], *, step_s: float = 0.005,
+                   rx_bytes: int = codes.RX_BUFFER_SIZE - 1, time_limit_s: float = 100_000.0) -> StreamResult:
+    """Stream ``lines`` into ``sim`` with GRBL's character counting, on its virtual clock.
+
+    The sender the G-code writer's tests, ``benchmarks/bench_estimate.py``
+    and ``aikon simulate FILE`` share: lines go out while the sum of
+    ``len(line) + 1`` over unanswered lines fits in ``rx_bytes`` (127: the
+    usable part of the AVR ring buffer); the clock then advances ``step_s``
+    seconds between reads, as a host polling its port would. An ``error:N``
+    retires its line and streaming goes on (as GRBL's own ``stream.py``
+    does); an alarm, a lost link or a hung firmware stops it.
+
+    Parameters
+    ----------
+    sim : GrblSimulator
+        Freshly powered up (its banner is discarded) or idle.
+    lines : sequence of str
+        Lines without terminators; sent as they are plus ``\\n``.
+    step_s : float
+        Virtual seconds between host polls.
+    rx_bytes : int
+        Bytes the sender may have unanswered.
+    time_limit_s : float
+        Virtual seconds after which streaming gives up (``stopped="time limit"``).
+
+    Returns
+    -------
+    StreamResult
+    """
+    sim.advance(0.0)
+    sim.read()
+    start = sim.time
+    in_flight: deque[int] = deque()
+    buffered = 0
+    index = 0
+    answered = 0
+    errors: list[tuple[int, int]] = []
+    partial = b""
+
+    def result(stopped: str | None = None, alarm: int | None = None) -> StreamResult:
+        return StreamResult(sim.time - start, answered, tuple(errors), stopped, alarm)
+
+    while index < len(lines) or in_flight or not sim.is_idle:
+        while index < len(lines) and buffered + len(lines[index]) + 1 <= rx_bytes:
+            data = (lines[index] + "\n").encode("ascii")
+            sim.feed(data)
+            in_flight.append(len(data))
+            buffered += len(data)
+            index += 1
+        sim.advance(step_s)
+        partial += sim.read()
+        *replies, partial = partial.split(b"\r\n")
+        for reply in replies:
+            if reply == b"ok" or reply.startswith(b"error:"):
+                if not in_flight:
+                    continue  # an answer to nothing we sent (cannot happen without garbling)
+                buffered -= in_flight.popleft()
+                answered += 1
+                if reply.startswith(b"error:"):
+                    errors.append((answered, _reply_code(reply)))
+            elif reply.startswith(b"ALARM:"):
+                return result("alarm", _reply_code(reply))
+        if not sim.link_up:
+            return result("disconnect")
+        if sim.stalled:
+            return result("stall")
+        if sim.time - start > time_limit_s:
+            return result("time limit")
+    return result()
