@@ -949,7 +949,8 @@ def _append_motion(moves: list[Move], action: MotionAction, position: Vec3, pen_
 
 
 def interpret(lines: Iterable[str], *, pen: object = None, dialect: str = "grbl",
-              arc_tolerance: float = 0.002) -> list[Move]:
+              arc_tolerance: float = 0.002, start: Sequence[float] = _ZERO3,
+              pen_down: bool = False) -> list[Move]:
     """Interpret a G-code program into :class:`Move` records.
 
     Parameters
@@ -964,6 +965,14 @@ def interpret(lines: Iterable[str], *, pen: object = None, dialect: str = "grbl"
         M-codes ignored, ``G4 P`` in milliseconds and ``G4 S`` in seconds).
     arc_tolerance : float
         Chord tolerance for G2/G3 in mm (GRBL ``$12``).
+    start : sequence of 3 floats
+        Machine position (x, y, z) in mm before the first line (default the
+        origin). Interpreting from two different starts shows which moves
+        depend on where the carriage was (relative ``G91`` moves).
+    pen_down : bool
+        Pen state assumed before the first line (default up). With ``True``
+        a program that lifts the pen before it travels shows that lift as a
+        ``"pen"`` move.
 
     Returns
     -------
@@ -975,13 +984,13 @@ def interpret(lines: Iterable[str], *, pen: object = None, dialect: str = "grbl"
         For a line GRBL would reject (``line N: error:K meaning``).
     """
     model = pen_model_from(pen)
+    initial = GcodeState(position=(float(start[0]), float(start[1]), float(start[2])))
     if dialect == "marlin":
-        return _interpret_marlin(lines, model, arc_tolerance)
+        return _interpret_marlin(lines, model, arc_tolerance, initial, pen_down)
     if dialect != "grbl":
         raise ValueError(f"dialect must be 'grbl' or 'marlin', not {dialect!r}")
-    state = GcodeState()
+    state = initial
     moves: list[Move] = []
-    pen_down = False
     for number, raw in enumerate(lines, start=1):
         cleaned, overflow = clean_grbl_line(raw)
         if overflow:
@@ -1016,11 +1025,10 @@ def interpret(lines: Iterable[str], *, pen: object = None, dialect: str = "grbl"
     return moves
 
 
-def _interpret_marlin(lines: Iterable[str], model: PenModel, arc_tolerance: float) -> list[Move]:
+def _interpret_marlin(lines: Iterable[str], model: PenModel, arc_tolerance: float, state: GcodeState,
+                      pen_down: bool) -> list[Move]:
     """Lenient Marlin reading: G0/G1/G2/G3/G4/G20/G21/G28/G90/G91/G92, M280 and Z pens."""
-    state = GcodeState(feed_rate=0.0)
     moves: list[Move] = []
-    pen_down = False
     for number, raw in enumerate(lines, start=1):
         text = raw.split(";", 1)[0].strip()
         if "*" in text:

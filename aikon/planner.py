@@ -529,9 +529,11 @@ def job_steps(paths: Iterable[np.ndarray], profile, *, start: Sequence[float],
               park: Sequence[float] | None) -> tuple[list[Step], list[int]]:
     """The command sequence every writer emits for ``paths`` (in one coordinate frame).
 
-    Pen up (+ dwell) at the start; for each path: travel to its first point,
-    pen down (+ dwell), draw, pen up (+ dwell); finally travel to ``park``
-    (always, even when already there).
+    Pen up (+ dwell) at the start; for each path: travel to its first point
+    (always for the first path, even when ``start`` is already there: the
+    pen must never go down wherever the carriage happens to be), pen down
+    (+ dwell), draw, pen up (+ dwell); finally travel to ``park`` (always,
+    even when already there).
     A travel is written as G0 (rapid) when the profile's ``gcode.travel_command``
     is ``"G0"`` (and always for an EBB, whose travel runs at ``travel_speed``).
 
@@ -554,7 +556,7 @@ def job_steps(paths: Iterable[np.ndarray], profile, *, start: Sequence[float],
             continue
         k += 1
         p0 = (float(path[0][0]), float(path[0][1]))
-        if p0 != pos:
+        if p0 != pos or k == 0:  # the first travel always: the carriage may not be where the job assumes
             steps.append(Step("travel", p0[0], p0[1], rapid=rapid, tag=k))
         steps.append(Step("pen_down", seconds=pen_s, tag=k))
         steps.append(Step("dwell", seconds=down_d, tag=k))

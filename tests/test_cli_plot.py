@@ -9,6 +9,7 @@ import select
 import threading
 import types
 
+import numpy as np
 import pytest
 
 from aikon.cli import main
@@ -165,3 +166,35 @@ def test_plot_svg_with_the_builtin_simulator(tmp_path, capsys):
     assert len(strokes) == 2 and read_journal(str(svg) + ".journal.json").state == "done"
     # machine coordinates: origin front-left, y up (grbl-servo), page y down on a 100 mm page
     assert strokes[0][0] == pytest.approx([10.0, 90.0]) and strokes[0][-1] == pytest.approx([90.0, 10.0])
+
+
+def test_gcode_file_leaving_the_work_area_is_refused_before_anything_is_sent(tmp_path, capsys):
+    path = tmp_path / "far.gcode"
+    path.write_text("\n".join(program()[:6] + ["G0 X350 Y20"] + program()[6:]) + "\n", encoding="ascii")
+    served = PtyDevice(FakeGrbl(lines_per_read=2))
+    journal = tmp_path / "j.json"
+    try:
+        code = main(["plot", str(path), "--port", served.path, "--quiet", "--journal", str(journal)])
+    finally:
+        served.close()
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "G-code line 7 (G0X350Y20) moves to X350.000 Y20.000, outside the work area of grbl-servo" in err
+    assert served.dev.received_lines == [] and not journal.exists()
+
+
+def test_svg_input_goes_through_the_writer_checks_and_fit(tmp_path, capsys):
+    pytest.importorskip("aikon.plotter.simulator")
+    svg = tmp_path / "big.svg"  # 400 mm wide: larger than the 300 x 300 mm grbl-servo area
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="400mm" height="100mm" viewBox="0 0 400 100">'
+                   '<path d="M10 10 L390 10 L390 90" stroke="black" fill="none"/></svg>')
+    code = main(["plot", str(svg), "--sim", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not fit the work area of grbl-servo" in err and "--fit" in err
+    assert not (tmp_path / "big.svg.journal.json").exists()
+    trace = tmp_path / "trace.json"
+    code = main(["plot", str(svg), "--sim", "--sim-speed", "500", "--fit", "--sim-trace", str(trace), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    points = np.array([p for stroke in json.loads(trace.read_text())["strokes"] for p in stroke])
+    assert len(points) and points.min() >= 0.0 and points.max() <= 300.0
+    assert points[:, 0].max() - points[:, 0].min() == pytest.approx(300.0, abs=0.01)  # 380 mm scaled to 300

@@ -279,6 +279,32 @@ def test_fit_scales_and_centres_into_area():
     assert stroke[:, 1].min() == pytest.approx(300 - stroke[:, 1].max(), abs=0.001)  # centred
 
 
+@pytest.mark.parametrize("name", GCODE_PROFILES + ("back-right",))
+def test_every_move_inside_the_area_and_pen_down_only_after_a_move_there(tmp_path, name):
+    if name == "back-right":  # a machine working in negative coordinates
+        name = str(write_profile(tmp_path, 'inherits = "grbl-servo"\nname = "br"\ndescription = "t"\n'
+                                           '[work_area]\norigin = "back-right"\nx_sign = -1\ny_sign = -1\n'))
+    profile = load_profile(name)
+    (x0, x1), (y0, y1) = profile.work_area.machine_x_range, profile.work_area.machine_y_range
+    page = Page(150.0, 150.0)
+    origin = profile.frame(page.width, page.height).to_page(np.zeros((1, 2)))[0]
+    # the first stroke starts exactly at the machine origin, where the job assumes the carriage is
+    at_origin = Drawing(page, (Layer("l", (as_path([origin, (75.0, 75.0)]), as_path([(20, 20), (40, 30)]))),))
+    for drawing, fit in ((at_origin, False), (random_drawing(), False), (big_drawing(), True)):
+        job = gcode_job(drawing, profile, fit=fit)
+        moves = interpret(job.lines, pen=profile, dialect=profile.firmware, pen_down=True)
+        positioned = False
+        for m in moves:
+            if m.kind in ("rapid", "feed"):
+                assert x0 <= m.end[0] <= x1 and y0 <= m.end[1] <= y1, f"line {m.line} leaves the area"
+                line = job.lines[m.line - 1]
+                positioned = positioned or (not m.pen_down and " X" in line and " Y" in line)
+            elif m.kind == "pen" and m.pen_down:
+                assert positioned, f"pen down on line {m.line} before any move put the carriage there"
+        last = [m for m in moves if m.kind in ("rapid", "feed")][-1]
+        assert not last.pen_down and last.end[:2] == tuple(profile.end.park)
+
+
 def test_fit_leaves_a_fitting_drawing_alone():
     profile = load_profile("grbl-servo")
     assert gcode_lines(small_drawing(), profile, fit=True) == gcode_lines(small_drawing(), profile)

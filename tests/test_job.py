@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aikon.errors import FirmwareError, JobAborted, PortError
+from aikon.errors import FirmwareError, JobAborted, OutOfBoundsError, PortError
+from aikon.gcode_reader import interpret
 from aikon.plotter.grbl import GrblClient
 from aikon.plotter.job import (Controls, ExecutionTracker, JobRunner, build_job, resume_program)
 from aikon.plotter.journal import Journal, read_journal, read_job_lines
@@ -29,6 +30,23 @@ def program() -> list[str]:
         lines += ["M3 S30", "G4 P0.15"]
     lines.append("G0 X0 Y0")
     return lines
+
+
+def assert_sent_moves_safe(sent_lines, profile=PROFILE) -> None:
+    """What reached the machine: every move ends inside the work area, the pen is lifted before the
+    first XY move, and every rapid travel is made with the pen up."""
+    (x0, x1), (y0, y1) = profile.work_area.machine_x_range, profile.work_area.machine_y_range
+    moves = interpret(sent_lines, pen=profile, pen_down=True)  # pen state unknown before the first line
+    lifted = False
+    for m in moves:
+        if m.kind == "pen":
+            lifted = lifted or not m.pen_down
+        elif m.kind in ("rapid", "feed"):
+            assert x0 <= m.end[0] <= x1 and y0 <= m.end[1] <= y1, f"line {m.line} leaves the work area"
+            if m.start[:2] != m.end[:2]:
+                assert lifted, f"line {m.line} moves before the pen was lifted"
+            if m.kind == "rapid":
+                assert not m.pen_down, f"rapid travel with the pen down on line {m.line}"
 
 
 def expected_strokes(job) -> list[np.ndarray]:
@@ -85,8 +103,9 @@ def test_build_job_finds_strokes_and_sync_points():
         assert s.down_line + 1 in job.sync_lines and s.up_line + 1 in job.sync_lines
     assert job.total_s > 0 and np.all(np.diff(job.line_end_s) >= 0)
     # a missing dwell after a pen move is inserted
+    # (and the profile's lift goes first: this program travels before it lifts the pen)
     bare = build_job(["G0X1Y1", "M3S90", "G1X5Y1F600", "M3S30"], PROFILE)
-    assert bare.lines == ("G0X1Y1", "M3S90", "G4P0.01", "G1X5Y1F600", "M3S30", "G4P0.01")
+    assert bare.lines == ("M3S30", "G4P0.150", "G0X1Y1", "M3S90", "G4P0.01", "G1X5Y1F600", "M3S30", "G4P0.01")
 
 
 def test_job_streams_to_the_end_and_trace_equals_strokes(tmp_path):
@@ -181,6 +200,8 @@ def test_abort_lifts_pen_and_parks(tmp_path):
     with pytest.raises(JobAborted, match="pen lifted and parked"):
         runner.run()
     assert not dev.pen_down and dev.pos == tuple(PROFILE.end.park) and not dev.planner
+    assert_sent_moves_safe(dev.received_lines)
+    assert dev.received_lines[-3:] == ["M3S30", "G4P0.150", f"G0X{PROFILE.end.park[0]:.3f}Y{PROFILE.end.park[1]:.3f}"]
     state = read_journal(tmp_path / "j.json")
     assert state.state == "aborted" and state.strokes_done == 1 and state.partial_mm > 0
     # the journal's point is where the pen really stopped: resuming from it completes the job exactly
@@ -193,6 +214,7 @@ def _resume_and_check(tmp_path, job, traces_so_far, max_overlap_mm=1e-6):
     resumed = resume_program(lines, PROFILE, state.strokes_done, state.partial_mm)
     dev2 = FakeGrbl(lines_per_read=1)  # a power-cycled board at the confirmed origin
     JobRunner(_connect(dev2), resumed, PROFILE, strokes_total=len(job.strokes)).run()
+    assert_sent_moves_safe(dev2.received_lines)  # resume: lift, travel pen-up to the resume point, ...
     assert_union_equals_job(traces_so_far + dev2.strokes(), expected_strokes(job), max_overlap_mm=max_overlap_mm)
     # nothing before the resume point is drawn again
     if state.strokes_done:
@@ -221,6 +243,7 @@ def test_faults_report_write_journal_and_resume_exactly(tmp_path, fault, at_stro
         assert "ALARM:1" in message and "limit" in message.lower()
     if fault == "disconnect":
         assert "lost the connection" in message
+    assert_sent_moves_safe(dev.received_lines)
     state = read_journal(tmp_path / "j.json")
     assert state.state == "failed" and state.reason
     assert state.strokes_done == at_stroke
@@ -250,3 +273,54 @@ def test_resume_mid_stroke_starts_pen_up_and_draws_only_the_rest():
     travel = next(i for i, line in enumerate(resumed.lines) if line.startswith("G0X"))
     assert "M3S30" in resumed.lines[:travel]
     assert len(resumed.strokes) == 3 and resumed.first_offset_mm == 25.0
+
+
+# --------------------------------------------------------------------------- work-area check of G-code files
+
+
+def test_program_leaving_the_work_area_is_refused_naming_its_file_line():
+    lines = program()
+    lines.insert(5, "")  # blank and comment-only lines still count in the file's numbering
+    lines.insert(6, "(travel)")
+    lines.insert(8, "G0 X310 Y20")  # grbl-servo: machine X 0..300
+    with pytest.raises(OutOfBoundsError, match=r"G-code line 9 \(G0X310Y20\) moves to X310\.000 Y20\.000, "
+                                               r"outside the work area of grbl-servo \(machine X 0\.\.300"):
+        build_job(lines, PROFILE)
+    with pytest.raises(OutOfBoundsError, match="Y-0.500"):
+        build_job(["M3S30", "G4P0.15", "G0X10Y10", "G1X20Y-0.5F600"], PROFILE)
+
+
+def test_arc_points_are_checked_not_only_its_end():
+    # Both arcs run from (10, 150) to (10, 160) about the centre (-10, 155), r = 20.6 mm: the
+    # counter-clockwise one stays at x >= 10; the clockwise one goes round to x = -30.6.
+    head = ["M3S30", "G4P0.15", "G0X10Y150", "M3S90", "G4P0.15"]
+    build_job(head + ["G3X10Y160I-20J5F600", "M3S30", "G4P0.15"], PROFILE)
+    with pytest.raises(OutOfBoundsError, match=r"G-code line 6 \(G2X10Y160I-20J5F600\) moves to X-"):
+        build_job(head + ["G2X10Y160I-20J5F600", "M3S30", "G4P0.15"], PROFILE)
+
+
+def test_relative_moves_are_checked_from_the_absolute_position():
+    ok = build_job(["M3S30", "G4P0.15", "G90G0X10Y10", "M3S90", "G4P0.15", "G91G1X5Y2F600", "G90", "M3S30"],
+                   PROFILE)
+    assert ok.strokes[0].points.tolist() == [[10.0, 10.0], [15.0, 12.0]]
+    with pytest.raises(OutOfBoundsError, match=r"line 4 \(G91G0X20\) moves to X310"):
+        build_job(["M3S30", "G4P0.15", "G90G0X290Y10", "G91G0X20"], PROFILE)
+    # a relative move before any absolute position: where it goes depends on where the carriage is
+    with pytest.raises(OutOfBoundsError, match=r"line 3 \(G91G0X5Y5\) is a relative \(G91\).*depends on where"):
+        build_job(["M3S30", "G4P0.15", "G91G0X5Y5", "G90G0X10Y10"], PROFILE)
+    # relative Z only (a Z pen lift) is fine: X and Y stay absolute
+    build_job(["M3S30", "G4P0.15", "G90G0X10Y10", "G91G0Z1", "G90"], PROFILE)
+
+
+def test_moves_to_positions_stored_in_the_board_are_refused():
+    with pytest.raises(OutOfBoundsError, match=r"line 3 \(G28\) moves to a position stored in the board"):
+        build_job(["M3S30", "G4P0.15", "G28"], PROFILE)
+    build_job(["M3S30", "G4P0.15", "G0X1Y1", "G28.1"], PROFILE)  # storing a position moves nothing
+
+
+def test_a_program_that_travels_before_lifting_gets_the_profile_lift_first():
+    job = build_job(["G21G90", "G0X10Y10", "M3S90", "G1X20Y10F600", "M3S30"], PROFILE)
+    assert job.lines[:4] == ("M3S30", "G4P0.150", "G21G90", "G0X10Y10")
+    assert_sent_moves_safe(list(job.lines))
+    written = build_job(program(), PROFILE)  # lifts before its first travel: left as it is
+    assert written.lines[:3] == ("G21G90", "M3S30", "G4P0.15")

@@ -214,6 +214,15 @@ def test_job_steps_lift_before_every_travel():
     assert [steps[i].kind for i in stroke_steps] == ["dwell", "dwell"]
 
 
+def test_job_steps_travel_to_the_first_point_even_from_there():
+    # The carriage may not be at ``start``: the pen must not go down before a move to the first point.
+    profile = load_profile("grbl-servo")
+    path = np.array([[0.0, 0.0], [10.0, 0.0]])
+    steps, _ = job_steps([path], profile, start=(0, 0), park=(0, 0))
+    assert [st.kind for st in steps[:4]] == ["pen_up", "dwell", "travel", "pen_down"]
+    assert (steps[2].x, steps[2].y) == (0.0, 0.0)
+
+
 def test_plan_is_deterministic_and_input_untouched():
     drawing = _square_drawing()
     before = [p.copy() for p in drawing.all_paths()]

@@ -45,13 +45,14 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from aikon.errors import FirmwareError, InputError, JobAborted, PortError
+from aikon.errors import FirmwareError, InputError, JobAborted, OutOfBoundsError, PortError
 from aikon.plotter.grbl import Event, GrblClient, Status, check_line, prepare_line
 from aikon.plotter.journal import Journal, job_hash
 
@@ -165,8 +166,10 @@ class Job:
         return float(self.line_end_s[-1]) if len(self.line_end_s) else 0.0
 
 
-def _clean_program(raw_lines: Sequence[str]) -> list[str]:
+def _clean_program(raw_lines: Sequence[str]) -> tuple[list[str], list[int]]:
+    """Prepared, checked lines and the 1-based source line number of each."""
     lines: list[str] = []
+    numbers: list[int] = []
     for number, raw in enumerate(raw_lines, start=1):
         line = prepare_line(raw)
         if not line or line == "%":
@@ -176,7 +179,96 @@ def _clean_program(raw_lines: Sequence[str]) -> list[str]:
         except InputError as exc:
             raise InputError(f"G-code line {number}: {exc}") from None
         lines.append(line)
-    return lines
+        numbers.append(number)
+    return lines, numbers
+
+
+# G-code words whose XY destination aikon cannot know before running: G28/G30 go to a position stored in
+# the board's EEPROM; G91 (incremental) and G2/G3 (arc centre relative to the start) depend on where the
+# carriage is (checked by interpreting from two different starts).
+_STORED_POSITION_RE = re.compile(r"G0*(28|30)(?![.\d])")
+_START_DEPENDENT_RE = re.compile(r"G0*(91|2|3)(?![.\d])")
+_AREA_TOLERANCE_MM = 1e-6  # float noise of inch/offset arithmetic, far below the 0.001 mm output resolution
+
+
+def check_program_in_area(lines: Sequence[str], moves: Sequence[Any], profile: Any, *,
+                          source_lines: Sequence[int] | None = None) -> None:
+    """Refuse a program unless every XY move it makes stays inside the profile's work area.
+
+    Every rapid and feed endpoint (arcs as GRBL cuts them into chords) in
+    machine mm must lie in the work area; the straight moves between such
+    points then stay inside the rectangle too. The program must not depend on
+    positions aikon cannot know: ``G28``/``G30`` (a position stored in the
+    board) are refused, and so is a relative (``G91``) or arc move made before
+    the program gave that axis an absolute position.
+
+    Parameters
+    ----------
+    lines : sequence of str
+        Prepared program lines (as interpreted into ``moves``).
+    moves : sequence of aikon.gcode_reader.Move
+        ``interpret(lines)`` from the machine origin.
+    profile : Profile
+        Its ``work_area`` gives the machine X and Y ranges in mm.
+    source_lines : sequence of int, optional
+        1-based line number in the user's file of each line, for messages.
+
+    Raises
+    ------
+    OutOfBoundsError
+        Naming the line, where it goes and the work area.
+    """
+    from aikon.gcode_reader import interpret
+
+    def where(index: int) -> str:
+        number = source_lines[index] if source_lines is not None else index + 1
+        return f"G-code line {number} ({lines[index]})"
+
+    for i, line in enumerate(lines):
+        if not line.startswith("$") and _STORED_POSITION_RE.search(line):
+            raise OutOfBoundsError(f"{where(i)} moves to a position stored in the board, which aikon cannot "
+                                   "check against the work area; use G0 X.. Y.. to an explicit position instead")
+    (x0, x1), (y0, y1) = profile.work_area.machine_x_range, profile.work_area.machine_y_range
+    for move in moves:
+        if move.kind not in ("rapid", "feed"):
+            continue
+        x, y = move.end[0], move.end[1]
+        if not (x0 - _AREA_TOLERANCE_MM <= x <= x1 + _AREA_TOLERANCE_MM
+                and y0 - _AREA_TOLERANCE_MM <= y <= y1 + _AREA_TOLERANCE_MM):
+            raise OutOfBoundsError(
+                f"{where(move.line - 1)} moves to X{x:.3f} Y{y:.3f}, outside the work area of {profile.name} "
+                f"(machine X {x0:g}..{x1:g}, Y {y0:g}..{y1:g} mm); nothing was sent")
+    if any(_START_DEPENDENT_RE.search(line) for line in lines if not line.startswith("$H")):
+        # Interpreted again from a start far away: a move that lands elsewhere depends on the start.
+        shifted = interpret(lines, pen=pen_model(profile), start=(1000.5, -777.25, 0.0))
+        for a, b in zip(moves, shifted):
+            if a.kind in ("rapid", "feed") and (abs(a.end[0] - b.end[0]) > _AREA_TOLERANCE_MM
+                                                 or abs(a.end[1] - b.end[1]) > _AREA_TOLERANCE_MM):
+                raise OutOfBoundsError(
+                    f"{where(a.line - 1)} is a relative (G91) or arc move made before the program set an "
+                    "absolute X and Y position: where it goes depends on where the carriage starts, so it "
+                    "cannot be checked against the work area; start with an absolute G90 G0 X.. Y.. move")
+
+
+def _lift_first(lines: list[str], numbers: list[int], moves: list[Any], profile: Any) -> bool:
+    """Put the profile's pen lift in front of a program that moves in XY before lifting the pen itself.
+
+    Returns True when lines were added (``numbers`` gets 0 for them).
+    """
+    from aikon.gcode_reader import interpret
+
+    first_xy = next((m.line for m in moves if m.kind in ("rapid", "feed")
+                     and (m.start[0], m.start[1]) != (m.end[0], m.end[1])), None)
+    if first_xy is None:
+        return False
+    # From an assumed pen-down start, a lift before the first XY move shows up as a "pen" move.
+    head = interpret(lines[:first_xy], pen=pen_model(profile), pen_down=True)
+    if any(m.kind == "pen" and not m.pen_down for m in head):
+        return False
+    lift = pen_lines(profile, down=False)
+    lines[:0] = lift
+    numbers[:0] = [0] * len(lift)
+    return True
 
 
 def build_job(raw_lines: Sequence[str], profile: Any, *, first_stroke: int = 0, first_offset_mm: float = 0.0,
@@ -190,9 +282,12 @@ def build_job(raw_lines: Sequence[str], profile: Any, *, first_stroke: int = 0, 
     """
     from aikon.gcode_reader import interpret
 
-    lines = _clean_program(raw_lines)
+    lines, numbers = _clean_program(raw_lines)
     model = pen_model(profile)
     moves = interpret(lines, pen=model)
+    check_program_in_area(lines, moves, profile, source_lines=numbers)
+    if _lift_first(lines, numbers, moves, profile):
+        moves = interpret(lines, pen=model)
     pen_move_lines = sorted({m.line - 1 for m in moves if m.kind == "pen"})
     if pen_move_lines:
         out: list[str] = []
