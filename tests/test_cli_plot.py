@@ -6,6 +6,9 @@ import json
 import os
 import pty
 import select
+import signal
+import subprocess
+import sys
 import threading
 import types
 
@@ -198,3 +201,50 @@ def test_svg_input_goes_through_the_writer_checks_and_fit(tmp_path, capsys):
     points = np.array([p for stroke in json.loads(trace.read_text())["strokes"] for p in stroke])
     assert len(points) and points.min() >= 0.0 and points.max() <= 300.0
     assert points[:, 0].max() - points[:, 0].min() == pytest.approx(300.0, abs=0.01)  # 380 mm scaled to 300
+
+
+# --------------------------------------------------------------------------- as a user sees it: real processes
+
+
+def _aikon(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "aikon", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **kwargs)
+
+
+@pytest.mark.parametrize("fault, code, words", [
+    ("error-at=20", 3, "the plotter refused line 20"),
+    ("disconnect-at=20", 2, "lost the connection to"),
+])
+def test_plot_process_against_simulate_pty_reports_a_fault_in_one_line(tmp_path, gcode_file, fault, code, words):
+    link = tmp_path / "plotter"
+    sim = _aikon("simulate", "--pty", str(link), "--speed", "200", "--fault", fault)
+    try:
+        assert "virtual GRBL plotter" in sim.stderr.readline()  # printed once LINK exists
+        plot = _aikon("plot", str(gcode_file), "--port", str(link), "--journal", str(tmp_path / "j.json"))
+        out, err = plot.communicate(timeout=60)
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.communicate(timeout=30)
+    lines = err.strip().splitlines()
+    assert plot.returncode == code and "Traceback" not in err, err
+    assert len(lines) == 2 and lines[0].startswith("aikon plot: GRBL 1.1h on") and words in lines[1], err
+    assert f"resume with: aikon plot --resume {tmp_path / 'j.json'}" in lines[1]
+
+
+def test_ctrl_c_while_waiting_for_the_banner_is_one_line_and_leaves_no_journal(tmp_path, gcode_file):
+    master, slave = pty.openpty()  # a port that never answers
+    path = os.ttyname(slave)
+    plot = _aikon("plot", str(gcode_file), "--port", path, "--journal", str(tmp_path / "j.json"))
+    try:
+        received = b""
+        while b"\x18" not in received:  # silent port: aikon asks for a banner with a soft reset, mid-wait
+            ready, _, _ = select.select([master], [], [], 30)
+            assert ready, "aikon plot never asked for the banner"
+            received += os.read(master, 64)
+        plot.send_signal(signal.SIGINT)
+        out, err = plot.communicate(timeout=30)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert plot.returncode == 130 and err == "aikon plot: interrupted\n", err
+    assert not (tmp_path / "j.json").exists()

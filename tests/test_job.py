@@ -128,6 +128,23 @@ def test_job_streams_to_the_end_and_trace_equals_strokes(tmp_path):
     assert read_job_lines(state, tmp_path / "j.json") == list(job.lines)
 
 
+@pytest.mark.parametrize("name", ["grbl-servo", "grbl-z"])
+def test_time_left_at_the_start_is_the_writers_plan(name):
+    """The plot's time left comes from the motion planner: at the start it is the estimate that
+    `aikon gcode`/`aikon estimate` print for the same file (Z pen lifts and dwells included)."""
+    from aikon.drawing import Drawing, Layer, Page, as_path
+    from aikon.output.gcode import gcode_job
+
+    profile = load_profile(name)
+    rng = np.random.default_rng(3)
+    paths = tuple(as_path(rng.uniform(10, 140, 2) + np.cumsum(rng.normal(0, 1, (15, 2)), axis=0)) for _ in range(12))
+    written = gcode_job(Drawing(Page(150.0, 150.0), (Layer("l", paths),)), profile)
+    job = build_job(written.lines, profile)
+    assert job.lines == tuple(line.replace(" ", "") for line in written.lines)  # nothing added
+    runner = JobRunner(GrblClient(FakeGrbl()), job, profile)
+    assert runner.progress().remaining_s == pytest.approx(written.plan().duration, rel=1e-9)
+
+
 def test_acknowledged_is_not_executed():
     """Strokes count as done only when their pen-up has executed, not when acknowledged."""
     job = build_job(program(), PROFILE)

@@ -226,8 +226,7 @@ def run(args: argparse.Namespace) -> int:
         job = build_job(_read_program(args.input, profile, args.fit), profile)
         strokes_total = len(job.strokes)
         journal_path = Path(args.journal) if args.journal else Path(str(args.input) + ".journal.json")
-        journal = Journal.start(journal_path, job.lines, source=str(args.input), profile=profile.name,
-                                port="sim" if args.sim else (args.port or ""), strokes_total=strokes_total)
+        journal = None  # started once the plotter answers: a job that never reached it leaves no journal
         source = str(args.input)
 
     transport, close_link, simulator = _open_link(args, profile)
@@ -249,6 +248,8 @@ def run(args: argparse.Namespace) -> int:
             status = client.query_status()
             if status.state == "Alarm":
                 raise FirmwareError("the plotter is in alarm (locked): home it ($H) or unlock it ($X) first")
+            journal = Journal.start(journal_path, job.lines, source=source, profile=profile.name,
+                                    port="sim" if args.sim else (args.port or ""), strokes_total=strokes_total)
 
         signal.signal(signal.SIGINT, lambda *_: controls.interrupt())
         keys = _Keys(controls)

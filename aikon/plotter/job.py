@@ -359,7 +359,8 @@ def estimate_line_seconds(lines: Sequence[str], profile: Any) -> np.ndarray:
 
     steps: list[Step] = []
     z_time = profile.pen.z_travel_time
-    for move in interpret(lines, pen=pen_model(profile)):
+    # The pen's state before the job is unknown, so its first lift takes time too (as in the writer's plan).
+    for move in interpret(lines, pen=pen_model(profile), pen_down=True):
         idx = move.line - 1
         if move.kind == "dwell":
             steps.append(Step("dwell", seconds=move.duration, tag=idx))
