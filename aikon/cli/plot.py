@@ -13,6 +13,11 @@ EPILOG = """examples:
 while plotting: Ctrl-C or 'p' pauses at the next pen-up (pen lifted);
 'r' or Enter resumes; a second Ctrl-C or 'q' aborts (pen lifted, head parked).
 After a crash, disconnect or power loss: aikon plot --resume JOURNAL.
+
+Before anything is sent, every move is checked against the profile's work
+area (an SVG as by 'aikon gcode'; a G-code file as GRBL would run it: each
+move and arc point, G91 only after an absolute position, no G28/G30), and a
+file that travels before lifting the pen gets the profile's pen lift first.
 """
 
 
