@@ -239,7 +239,8 @@ def side_by_side(photo_rgb: np.ndarray, runs: list[Run], box_mm, path: Path, *, 
     for run in runs:
         coverage = ink_coverage(run.drawing, box_mm, px_per_mm=px_per_mm)
         s = run.scores
-        label = (f"{run.tool} {run.note}: SSIM {s['ssim']:.3f}, tone {s['tone_error']:.3f}, "
+        setting = run.note.split(":")[0]  # the pitch or option, without the row's explanation
+        label = (f"{run.tool} {setting}: SSIM {s['ssim']:.3f}, tone {s['tone_error']:.3f}, "
                  f"{(s['plot_time_s'] or 0) / 60:.0f} min")
         panels.append((label, _to_srgb8(1.0 - coverage)))
     gap, header = 12, 28
@@ -532,9 +533,12 @@ def chosen_defaults_section(results: list[tuple[Variant, dict]]) -> str:
     by_label = {v.label: m for v, m in results}
     base = by_label[DEFAULTS_LABEL]
 
+    def signed(value: float) -> str:
+        return f"{value + 0.0:+.3f}".replace("-0.000", "+0.000")
+
     def delta(label: str) -> str:
         m = by_label[label]
-        return (f"SSIM {m['ssim'] - base['ssim']:+.3f}, tone error {m['tone_error'] - base['tone_error']:+.3f}, "
+        return (f"SSIM {signed(m['ssim'] - base['ssim'])}, tone error {signed(m['tone_error'] - base['tone_error'])}, "
                 f"plot time {m['plot_time_s'] / base['plot_time_s']:.2f}x")
 
     dominating = [v.label for v, m in results[1:]
@@ -596,7 +600,7 @@ CHOICE_RATIONALE = (
     "lines the mean SSIM is slightly higher and the tone error slightly worse for less plot time: the score is "
     "indifferent, and the lines stay on because they draw what it does not judge (eye, lip and nostril contours, "
     "the outline of a profile, seen at reading distance rather than through a 1 mm blur). The line thresholds "
-    "move the means by less than the differences between photos: they stay as they are."
+    "move the mean SSIM and tone error by less than 0.005 either way: they stay as they are."
 )
 
 
