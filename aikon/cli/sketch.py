@@ -48,7 +48,9 @@ def register(sub) -> None:
     d.add_argument("--seed", type=int, default=0, help="random seed (same seed, same SVG; default 0)")
     d.add_argument("--pen-width", type=float, default=0.3, metavar="MM", help="pen width in mm (default 0.3)")
     d.add_argument("--max-coverage", type=float, default=None, metavar="C",
-                   help="ink coverage of the darkest tone, 0..1 (default 0.9): lower is lighter and quicker to plot")
+                   help="ink coverage of the darkest tone, 0..1 (default 0.95): lower is lighter and quicker to plot")
+    d.add_argument("--min-stroke", type=float, default=None, metavar="MM",
+                   help="drop strokes shorter than this, each costs a pen lift (default 2 mm; 0 keeps all)")
     d.add_argument("--paper", default="A4", help="A2..A6, Letter, Legal, Tabloid or WxH in mm (default A4)")
     d.add_argument("--landscape", action="store_true", help="landscape orientation")
     d.add_argument("--margin", type=float, default=15.0, metavar="MM", help="page margin in mm (default 15)")
@@ -121,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         optimize=not args.no_optimize,
         **({"time_budget_s": args.time_budget} if args.time_budget is not None else {}),
         **({"max_coverage": args.max_coverage} if args.max_coverage is not None else {}),
+        **({"min_stroke": args.min_stroke} if args.min_stroke is not None else {}),
     )
     stages = ["load", "detect", "frame", "tones", "lines", "hatching", "layout", "optimize", "svg"]
     bar = ProgressBar(len(stages), "sketch", enabled=None if not args.quiet else False)

@@ -48,7 +48,7 @@ _CONNECTOR_BLUR_PX = 0.8
 
 #: Ink coverage of the darkest tone level by default (both hatch directions
 #: together). Chosen with ``benchmarks/bench_quality.py``: see README, "Drawing quality".
-DEFAULT_MAX_COVERAGE = 0.9
+DEFAULT_MAX_COVERAGE = 0.95
 
 
 def _lightness_to_reflectance(lightness: np.ndarray) -> np.ndarray:
