@@ -28,6 +28,7 @@ import numpy as np
 __all__ = [
     "hatch_spacing_for_levels",
     "tone_matched_spacing",
+    "darkest_direction_coverages",
     "hatch_angles_for_levels",
     "hatch_mask",
     "hatch_regions",
@@ -62,6 +63,27 @@ def _reflectance_to_lightness(reflectance: float) -> float:
     return 116.0 * y ** (1.0 / 3.0) - 16.0 if y > 216.0 / 24389.0 else 903.3 * y
 
 
+#: Share of the paper the darkest level's second (crossing) direction covers.
+#: Crossing lines overlap, so at equal coverage the cheapest cross-hatch puts
+#: most ink in one direction: for 95 % coverage, 0.93 + 0.30 ink per pen width
+#: against 0.78 + 0.78 for two equal directions, 21 % less ink and plot time.
+CROSS_COVERAGE = 0.3
+
+
+def darkest_direction_coverages(max_coverage: float) -> tuple[float, float]:
+    """Per-direction coverages ``(primary, crossing)`` of the darkest level.
+
+    Together they cover ``1 - (1 - primary) * (1 - crossing) = max_coverage``;
+    the crossing direction covers :data:`CROSS_COVERAGE` (less when the total
+    is too low for that, then both directions are equal).
+
+    >>> [round(c, 4) for c in darkest_direction_coverages(0.95)]
+    [0.9286, 0.3]
+    """
+    crossing = min(CROSS_COVERAGE, 1.0 - math.sqrt(1.0 - max_coverage))
+    return 1.0 - (1.0 - max_coverage) / (1.0 - crossing), crossing
+
+
 def tone_matched_spacing(level_lightness: Sequence[float], pen_width_px: float, *,
                          max_coverage: float = DEFAULT_MAX_COVERAGE) -> np.ndarray:
     """Hatch spacing per level so that each level's ink coverage reproduces its tone.
@@ -71,7 +93,8 @@ def tone_matched_spacing(level_lightness: Sequence[float], pen_width_px: float, 
     lightness of ``max_coverage`` ink. A target reflectance R needs ink
     coverage c = 1 - R; one hatch direction of spacing s covers c = w / s
     (w the pen width); the darkest level's two crossing directions together
-    cover 1 - (1 - w / s)^2.
+    cover 1 - (1 - c1)(1 - c2) (see :func:`darkest_direction_coverages`; the
+    spacing returned for it is its primary direction's).
 
     Parameters
     ----------
@@ -88,7 +111,7 @@ def tone_matched_spacing(level_lightness: Sequence[float], pen_width_px: float, 
     decreasing, never below the pen width.
 
     >>> np.round(tone_matched_spacing([90.0, 60.0, 30.0], 1.0, max_coverage=0.75), 3)
-    array([ inf, 2.18, 2.  ])
+    array([  inf, 2.18 , 1.556])
     """
     if not 0.0 < max_coverage < 1.0:
         raise ValueError(f"max_coverage must be between 0 and 1, got {max_coverage}")
@@ -104,7 +127,7 @@ def tone_matched_spacing(level_lightness: Sequence[float], pen_width_px: float, 
     target = floor + (100.0 - floor) * np.clip((lightness - lightness[-1]) / span, 0.0, 1.0)
     coverage = np.clip(1.0 - _lightness_to_reflectance(target), 1e-3, max_coverage)
     for level in range(1, levels):
-        per_direction = 1.0 - np.sqrt(1.0 - coverage[level]) if level == levels - 1 else coverage[level]
+        per_direction = darkest_direction_coverages(coverage[level])[0] if level == levels - 1 else coverage[level]
         spacing[level] = pen_width_px / per_direction
     for level in range(2, levels):  # strictly denser with darkness
         spacing[level] = min(spacing[level], spacing[level - 1] * 0.999)
@@ -236,8 +259,10 @@ def hatch_regions(
         Pen width in pixels; no spacing is allowed below it.
     spacing_px_for_level : (K,) sequence of float, optional
         Distance between hatch lines per level, in pixels; ``inf`` (or 0, or
-        a negative value) leaves a level blank. Default
-        :func:`tone_matched_spacing` with ``max_coverage``.
+        a negative value) leaves a level blank; every direction of a level
+        uses it. Default: :func:`tone_matched_spacing` with ``max_coverage``,
+        the darkest level's crossing direction at the sparser spacing of
+        :func:`darkest_direction_coverages`.
     angles_deg : (K,) sequence, optional
         Per level, one angle or a sequence of angles in degrees (two for
         cross-hatching); an empty sequence leaves the level blank. Default
@@ -275,6 +300,11 @@ def hatch_regions(
     )
     if spacing.shape != (levels,):
         raise ValueError(f"spacing_px_for_level must have {levels} values, got {spacing.shape}")
+    # With the default spacing the darkest level's crossing direction is sparser
+    # than its primary one (see darkest_direction_coverages); given spacings
+    # apply to every direction of their level.
+    crossing_step = (pen_width_px / darkest_direction_coverages(max_coverage)[1]
+                     if spacing_px_for_level is None else None)
     angles = hatch_angles_for_levels(levels) if angles_deg is None else [_as_angles(a) for a in angles_deg]
     if len(angles) != levels:
         raise ValueError(f"angles_deg must have {levels} entries, got {len(angles)}")
@@ -292,11 +322,12 @@ def hatch_regions(
         mask = labels == level
         if not mask.any():
             continue
-        for angle in angles[level]:
+        for direction, angle in enumerate(angles[level]):
+            use_crossing = crossing_step is not None and direction > 0 and level == levels - 1
             result[level].extend(
                 hatch_mask(
                     mask,
-                    spacing_px=step,
+                    spacing_px=crossing_step if use_crossing else step,
                     angle_deg=angle,
                     link=link,
                     max_link_shift=max_link_shift,
