@@ -602,6 +602,10 @@ CHOICE_RATIONALE = (
     "because they draw what it does not judge (eye, lip and nostril contours, the outline of a profile, seen at "
     "reading distance rather than through a 1 mm blur). The line thresholds move the mean SSIM and tone error by "
     "less than 0.005 either way: they stay as they are."
+    " The darkest level's crossing direction covers only 30 % of the paper and its primary direction the rest "
+    "(`aikon.strokes.hatching.CROSS_COVERAGE`): crossing lines overlap, so at equal coverage this needs 21 % "
+    "less ink than two equal directions; measured at these defaults it cut the plot time by 6-11 % "
+    "(cameraman 50.4 -> 44.8 min) for an SSIM change of -0.005 to -0.012."
 )
 
 
