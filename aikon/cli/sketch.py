@@ -79,34 +79,8 @@ def _check_writable(path: str | None) -> None:
         raise InputError(f"cannot write {path}: directory {parent} is not writable")
 
 
-def _preload_heavy_modules() -> None:
-    """Import scikit-learn in a background thread.
-
-    Importing it costs most of a second; started first, it overlaps with image
-    decoding and face detection, which run in OpenCV/Pillow code that releases
-    the GIL, so a user waits less for the whole command.
-    """
-    import threading
-
-    # A shorter GIL switch interval lets the main thread's OpenCV calls take the
-    # GIL back quickly from the importing thread (5 ms by default).
-    default_interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.0005)
-
-    def work() -> None:
-        try:
-            import sklearn.cluster  # noqa: F401
-        except Exception:  # the stage that needs it reports the problem
-            pass
-        finally:
-            sys.setswitchinterval(default_interval)
-
-    threading.Thread(target=work, name="aikon-preload", daemon=True).start()
-
-
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    _preload_heavy_modules()
     for target in (args.output, args.preview, args.report, args.gcode):
         _check_writable(target)
 
