@@ -169,10 +169,6 @@ def transform_paths(paths: Iterable[Path], scale: float = 1.0, offset: Sequence[
     return tuple(np.asarray(p, dtype=np.float64) * scale + off for p in paths)
 
 
-def transform_drawing(drawing: Drawing, scale: float = 1.0, offset: Sequence[float] = (0.0, 0.0)) -> Drawing:
-    return drawing.map_layers(lambda layer: replace(layer, paths=transform_paths(layer.paths, scale, offset)))
-
-
 def from_pixels(paths_px: Iterable[np.ndarray], mm_per_px: float, offset_mm: Sequence[float] = (0.0, 0.0)) -> tuple[Path, ...]:
     """THE one pixel -> millimetre step.
 

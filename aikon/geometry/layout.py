@@ -1,8 +1,8 @@
-"""Layout: fit a drawing (or an image of known size) onto a page, centred within margins."""
+"""Layout: fit content of a known size onto a page, centred within margins."""
 
 from __future__ import annotations
 
-from aikon.drawing import Drawing, Page, drawing_bounds, transform_drawing
+from aikon.drawing import Page
 from aikon.errors import InputError
 
 
@@ -20,14 +20,3 @@ def fit_scale_offset(content_size: tuple[float, float], page: Page, margin: floa
         return 1.0, (page.width / 2, page.height / 2)
     scale = min(avail_w / cw, avail_h / ch)
     return scale, ((page.width - cw * scale) / 2, (page.height - ch * scale) / 2)
-
-
-def fit_drawing(drawing: Drawing, page: Page, margin: float) -> Drawing:
-    """Scale and centre ``drawing``'s geometry into ``page`` minus ``margin`` (aspect kept)."""
-    box = drawing_bounds(drawing)
-    if box is None:
-        return Drawing(page, drawing.layers, drawing.metadata)
-    xmin, ymin, xmax, ymax = box
-    scale, (dx, dy) = fit_scale_offset((xmax - xmin, ymax - ymin), page, margin)
-    moved = transform_drawing(drawing, scale=scale, offset=(dx - xmin * scale, dy - ymin * scale))
-    return Drawing(page, moved.layers, drawing.metadata)
