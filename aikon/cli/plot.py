@@ -256,7 +256,15 @@ def run(args: argparse.Namespace) -> int:
             journal = Journal.start(journal_path, job.lines, source=source, profile=profile.name,
                                     port="sim" if args.sim else (args.port or ""), strokes_total=strokes_total)
 
-        signal.signal(signal.SIGINT, lambda *_: controls.interrupt())
+        def on_sigint(*_) -> None:
+            # Say at once what Ctrl-C will do: the pause itself waits for the next pen-up.
+            aborting = controls.pause_requested
+            controls.interrupt()
+            print("\naikon plot: " + ("aborting: lifting the pen and parking" if aborting else
+                                      "pausing at the next pen-up (Ctrl-C again aborts: pen lifted, parked)"),
+                  file=sys.stderr, flush=True)
+
+        signal.signal(signal.SIGINT, on_sigint)
         keys = _Keys(controls)
         if keys.active:
             print("aikon plot: 'p' pause at next pen-up, 'r' resume, 'q' abort (lifts pen, parks)",
