@@ -96,7 +96,12 @@ def test_plot_reports_error_then_resumes_from_journal(tmp_path, gcode_file, caps
     from aikon.plotter.job import build_job
 
     job = build_job(program(), load_profile("grbl-servo"))
-    bad_line = job.strokes[1].point_lines[5] + 1
+    # Refuse the dwell after stroke 1's pen-down (1-based line number). Refusing a motion line would be
+    # just as real, but GRBL goes on with the lines already buffered behind the refused one, so the
+    # carriage would cut straight past the missing point before the host's feed hold lands: a mark off
+    # the job whose length depends on thread timing, not on aikon.
+    bad_line = job.strokes[1].down_line + 2
+    assert job.lines[bad_line - 1].startswith("G4")
     first = PtyDevice(FakeGrbl(lines_per_read=2, error_at=bad_line))
     journal = tmp_path / "j.json"
     try:
