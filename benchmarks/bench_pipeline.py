@@ -30,8 +30,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
+from aikon.pipeline import PIPELINE_STAGES  # noqa: E402
 SAMPLE = REPO / "samples" / "astronaut.png"
-STAGES = ["detect", "frame", "tones", "lines", "hatching", "layout", "optimize", "svg"]
 
 
 def timed_processes(commands: dict[str, list[str]], repeat: int) -> dict[str, float]:
@@ -96,10 +98,10 @@ def main() -> int:
         tmpdir = Path(tmp)
         lines += ["| stage (warm process) | 512 px (s) | 1536 px (s) |", "| --- | ---: | ---: |"]
         per_size = {size: stage_timings(make_input(size, tmpdir), args.repeat, tmpdir) for size in (512, 1536)}
-        for stage in ["load"] + STAGES + ["preview"]:
+        for stage in ["load", *PIPELINE_STAGES, "preview"]:
             if any(stage in t for t in per_size.values()):
                 lines.append(f"| {stage} | {per_size[512].get(stage, 0):.3f} | {per_size[1536].get(stage, 0):.3f} |")
-        totals = {size: sum(t.get(s, 0.0) for s in STAGES) for size, t in per_size.items()}
+        totals = {size: sum(t.get(s, 0.0) for s in PIPELINE_STAGES) for size, t in per_size.items()}
         lines.append(f"| **pipeline (sum, SVG included)** | **{totals[512]:.3f}** (target < 0.6) | "
                      f"**{totals[1536]:.3f}** (target < 1.5) |")
         cold = {size: cold_pipeline(make_input(size, tmpdir), args.repeat, tmpdir) for size in (512, 1536)}

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         **({"max_coverage": args.max_coverage} if args.max_coverage is not None else {}),
         **({"min_stroke": args.min_stroke} if args.min_stroke is not None else {}),
     )
-    stages = ["load", "detect", "frame", "tones", "lines", "hatching", "layout", "optimize", "svg"]
+    stages = ["load", *PIPELINE_STAGES]
     bar = ProgressBar(len(stages), "sketch", enabled=None if not args.quiet else False)
 
     def progress(name: str) -> None:
